@@ -1,0 +1,36 @@
+"""The typed descriptor that travels beside every network (after spandrel's model descriptors)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ModelDescriptor:
+    """How the shared tiling engine must feed a network.
+
+    Contract of the network itself: input (N, C_in, H, W) float in 0…1, RGB; output
+    (N, C_out, scale·(H − 2·crop), scale·(W − 2·crop)), roughly 0…1 and unclamped.
+    """
+
+    id: str
+    """Weights id, e.g. `REALSR_DF2K_UP4X` (the ncnn file stem) — the key of weights/manifest.json."""
+    arch: str
+    """Architecture name: `rrdbnet`, `upcunet`, `upconv7`, …"""
+    scale: int
+    """Output pixels per input pixel along each side (1, 2 or 4)."""
+    crop: int = 0
+    """Input pixels each side that the network itself consumes (unpadded convolutions): CUNet 2x 18, UpConv7 7."""
+    pad: int = 0
+    """Context pixels each side the caller adds around every tile (reflect/replicate) and crops afterwards.
+    Never smaller than `crop`; RealSR uses 10 like realsr-ncnn-vulkan."""
+    size_multiple: int = 1
+    """The padded input must have height and width that are multiples of this (CUNet: 2 at 2x, 4 at 1x)."""
+    min_size: int = 1
+    """Smallest padded input side the network accepts."""
+    in_channels: int = 3
+    out_channels: int = 3
+    half_safe: bool = True
+    """fp16 autocast on CUDA keeps the output within the fidelity bound."""
+    bf16_safe: bool = False
+    """bf16 autocast is acceptable (measured against fp32)."""
