@@ -1,0 +1,126 @@
+"""SQL of the auth schema."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+SCHEMA = "auth"
+
+USER_COLUMNS = "id, email, display_name, preferences, created_at"
+
+
+def user_json(row: asyncpg.Record) -> dict[str, Any]:
+    prefs = row["preferences"]
+    return {
+        "id": str(row["id"]),
+        "email": row["email"],
+        "display_name": row["display_name"],
+        "preferences": json.loads(prefs) if isinstance(prefs, str) else prefs,
+        "created_at": row["created_at"].isoformat(),
+    }
+
+
+async def insert_user(
+    conn: asyncpg.Connection, user_id: uuid.UUID, email: str, password_hash: str, display_name: str
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"INSERT INTO auth.users (id, email, password_hash, display_name, preferences) "
+        f"VALUES ($1, $2, $3, $4, '{{\"notifications\": true}}'::jsonb) "
+        f"ON CONFLICT DO NOTHING RETURNING {USER_COLUMNS}",
+        user_id, email, password_hash, display_name,
+    )
+
+
+async def user_by_email(conn: asyncpg.Connection, email: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {USER_COLUMNS}, password_hash FROM auth.users WHERE lower(email) = lower($1)", email
+    )
+
+
+async def user_by_id(conn: asyncpg.Connection, user_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {USER_COLUMNS}, password_hash FROM auth.users WHERE id = $1", user_id)
+
+
+async def update_user(conn: asyncpg.Connection, user_id: uuid.UUID, fields: dict[str, Any]) -> asyncpg.Record:
+    sets, values = [], []
+    for i, (name, value) in enumerate(fields.items(), start=2):
+        if name == "preferences":
+            sets.append(f"preferences = preferences || ${i}::jsonb")
+            values.append(json.dumps(value))
+        else:
+            sets.append(f"{name} = ${i}")
+            values.append(value)
+    row = await conn.fetchrow(
+        f"UPDATE auth.users SET {', '.join(sets)}, updated_at = now() WHERE id = $1 RETURNING {USER_COLUMNS}",
+        user_id, *values,
+    )
+    assert row is not None
+    return row
+
+
+async def recent_failures(conn: asyncpg.Connection, email: str, address: str, window: int) -> tuple[int, int]:
+    row = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE lower(email) = lower($1)) AS by_email, "
+        "count(*) FILTER (WHERE address = $2) AS by_address "
+        "FROM auth.login_failures WHERE at > now() - make_interval(secs => $3) "
+        "AND (lower(email) = lower($1) OR address = $2)",
+        email, address, float(window),
+    )
+    assert row is not None
+    return int(row["by_email"]), int(row["by_address"])
+
+
+async def record_failure(conn: asyncpg.Connection, email: str, address: str) -> None:
+    await conn.execute("INSERT INTO auth.login_failures (email, address) VALUES ($1, $2)", email[:320], address)
+
+
+async def clear_failures(conn: asyncpg.Connection, email: str) -> None:
+    await conn.execute("DELETE FROM auth.login_failures WHERE lower(email) = lower($1)", email)
+
+
+async def insert_refresh(
+    conn: asyncpg.Connection, user_id: uuid.UUID, family_id: uuid.UUID, token_hash: bytes, expires_at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO auth.refresh_tokens (id, user_id, family_id, token_hash, expires_at) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        uuid.uuid4(), user_id, family_id, token_hash, expires_at,
+    )
+
+
+async def claim_refresh(conn: asyncpg.Connection, token_hash: bytes) -> asyncpg.Record | None:
+    """Lock the token's row for rotation (in the caller's transaction)."""
+    return await conn.fetchrow(
+        "SELECT id, user_id, family_id, expires_at, used_at, revoked_at FROM auth.refresh_tokens "
+        "WHERE token_hash = $1 FOR UPDATE",
+        token_hash,
+    )
+
+
+async def mark_used(conn: asyncpg.Connection, token_id: uuid.UUID) -> None:
+    await conn.execute("UPDATE auth.refresh_tokens SET used_at = now() WHERE id = $1", token_id)
+
+
+async def revoke_family(conn: asyncpg.Connection, family_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE auth.refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL", family_id
+    )
+
+
+async def revoke_user(conn: asyncpg.Connection, user_id: uuid.UUID, keep_family: uuid.UUID | None = None) -> None:
+    await conn.execute(
+        "UPDATE auth.refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL "
+        "AND family_id IS DISTINCT FROM $2",
+        user_id, keep_family,
+    )
+
+
+def expiry(ttl: int) -> datetime:
+    from shared.events import now
+
+    return now() + timedelta(seconds=ttl)

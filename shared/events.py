@@ -1,0 +1,156 @@
+"""Event types, payloads and names on the bus, defined once (DESIGN.md, Events).
+
+Every message is the JSON envelope `{id, type, version, occurred_at, correlation_id, user_id, payload}`,
+persistent, with `message_id` = the event id and the routing key = the type.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .enhancements import FAMILIES
+
+
+class EventType(StrEnum):
+    USER_REGISTERED = "user.registered"
+    ALBUM_CREATED = "album.created"
+    ALBUM_DELETED = "album.deleted"
+    IMAGE_UPLOADED = "image.uploaded"
+    IMAGE_DELETED = "image.deleted"
+    JOB_STARTED = "job.started"
+    JOB_PROGRESS = "job.progress"
+    JOB_COMPLETED = "job.completed"
+    JOB_FAILED = "job.failed"
+    JOB_CANCELLED = "job.cancelled"
+
+
+JOB_REQUESTED_PREFIX = "job.requested."
+
+
+def job_requested(family: str) -> str:
+    """Routing key (and event type) of a request for one engine family."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}")
+    return JOB_REQUESTED_PREFIX + family
+
+
+# Events the worker reports back; the jobs service records them, the notifier forwards them.
+JOB_STATUS_EVENTS = (
+    EventType.JOB_STARTED,
+    EventType.JOB_PROGRESS,
+    EventType.JOB_COMPLETED,
+    EventType.JOB_FAILED,
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Envelope(BaseModel):
+    """The message on the wire."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    type: str
+    version: int = 1
+    occurred_at: datetime = Field(default_factory=now)
+    correlation_id: str | None = None
+    user_id: uuid.UUID | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+# Payloads, versioned with the envelope. Extra fields are allowed so that producers can grow them.
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class UserRegistered(Payload):
+    email: str
+
+
+class AlbumEvent(Payload):
+    album_id: uuid.UUID
+
+
+class ImageEvent(Payload):
+    image_id: uuid.UUID
+    album_id: uuid.UUID | None = None
+
+
+class JobRequested(Payload):
+    job_id: uuid.UUID
+    image_id: uuid.UUID
+    type: str
+    options: dict[str, Any]
+    attempt: int
+    source_key: str
+    result_key: str
+
+
+class JobStatus(Payload):
+    """job.started / progress / completed / failed / cancelled."""
+
+    job_id: uuid.UUID
+    image_id: uuid.UUID
+    attempt: int = 1
+    status: str
+    progress: float | None = None
+    engine: str | None = None
+    error: str | None = None
+    result_key: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+def make_event(
+    type_: str,
+    payload: BaseModel,
+    *,
+    user_id: uuid.UUID | None,
+    correlation_id: str | None,
+) -> Envelope:
+    return Envelope(
+        type=type_,
+        user_id=user_id,
+        correlation_id=correlation_id,
+        payload=payload.model_dump(mode="json"),
+    )
+
+
+class Names:
+    """Exchange and queue names of one installation (tests give each run its own)."""
+
+    def __init__(self, exchange: str, dead_exchange: str, queue_prefix: str = "") -> None:
+        self.exchange = exchange
+        self.dead_exchange = dead_exchange
+        self.prefix = queue_prefix
+
+    def inference_queue(self, family: str) -> str:
+        return f"{self.prefix}inference.{family}"
+
+    @property
+    def jobs_status_queue(self) -> str:
+        return f"{self.prefix}jobs.status"
+
+    @property
+    def jobs_dead_queue(self) -> str:
+        """Where the jobs service learns about dead-lettered inference requests."""
+        return f"{self.prefix}jobs.dead-requests"
+
+    def notifier_queue(self, instance: str) -> str:
+        return f"{self.prefix}notifier.{instance}"
+
+    def inference_control_queue(self, instance: str) -> str:
+        return f"{self.prefix}inference-control.{instance}"
+
+    def dead_queue(self, queue: str) -> str:
+        return f"{self.prefix}renovo.dead.{queue.removeprefix(self.prefix)}"

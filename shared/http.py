@@ -1,0 +1,186 @@
+"""What every HTTP service shares: JSON errors, auth, request metrics, correlation ids, health routes."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+from .db import UNAVAILABLE_ERRORS
+from .storage import StorageError
+from .tokens import TokenError, verify_access_token
+
+log = structlog.get_logger(__name__)
+
+HTTP_REQUESTS = Counter(
+    "renovo_http_requests_total", "HTTP requests by route template, method and status", ["route", "method", "status"]
+)
+HTTP_DURATION = Histogram(
+    "renovo_http_request_duration_seconds",
+    "HTTP request duration by route template",
+    ["route", "method"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+JWT_SECRET = web.AppKey("jwt_secret", str)
+READY_CHECKS = web.AppKey("ready_checks", dict)
+MAX_JSON_BYTES = 64 * 1024
+
+
+class ApiError(web.HTTPException):
+    """An error answered as `{"error": {"code", "message"}}`."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        self.status_code = status
+        super().__init__(
+            text=json.dumps({"error": {"code": code, "message": message}}),
+            content_type="application/json",
+            headers=headers,
+        )
+        self.code = code
+
+
+def not_found(what: str = "resource") -> ApiError:
+    return ApiError(404, "not_found", f"{what} not found")
+
+
+def unavailable(what: str) -> ApiError:
+    return ApiError(503, "unavailable", f"{what} is unavailable, try again shortly", {"Retry-After": "2"})
+
+
+def _route_name(request: web.Request) -> str:
+    info = request.match_info.route.resource
+    return info.canonical if info is not None else "unmatched"
+
+
+@web.middleware
+async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Correlation id, request metrics, JSON errors for everything (never an HTML error page or a 500 body)."""
+    correlation_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+    structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
+    start = time.perf_counter()
+    route = _route_name(request)
+    status = 500
+    try:
+        try:
+            response = await handler(request)
+        except ApiError:
+            raise
+        except web.HTTPException as exc:
+            if exc.status_code < 400:
+                raise
+            code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
+            raise ApiError(exc.status_code, code, exc.reason) from None
+        except UNAVAILABLE_ERRORS as exc:
+            log.warning("http.dependency_unavailable", route=route, error=repr(exc))
+            raise unavailable("the database") from None
+        except StorageError as exc:
+            log.warning("http.storage_unavailable", route=route, error=repr(exc))
+            raise unavailable("storage") from None
+        except Exception:
+            log.exception("http.unhandled", route=route, method=request.method)
+            raise ApiError(500, "internal", "internal error") from None
+        status = response.status
+        response.headers["X-Request-Id"] = correlation_id
+        return response
+    except ApiError as exc:
+        status = exc.status_code
+        exc.headers["X-Request-Id"] = correlation_id
+        raise
+    finally:
+        elapsed = time.perf_counter() - start
+        HTTP_REQUESTS.labels(route, request.method, str(status)).inc()
+        HTTP_DURATION.labels(route, request.method).observe(elapsed)
+        structlog.contextvars.unbind_contextvars("correlation_id")
+
+
+def bearer_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def require_user(request: web.Request) -> uuid.UUID:
+    """The authenticated user of the request, or 401."""
+    token = bearer_token(request)
+    if token is None:
+        raise ApiError(401, "unauthorized", "missing bearer token", {"WWW-Authenticate": "Bearer"})
+    try:
+        claims = verify_access_token(request.app[JWT_SECRET], token)
+    except TokenError as exc:
+        raise ApiError(401, "unauthorized", str(exc), {"WWW-Authenticate": "Bearer"}) from None
+    structlog.contextvars.bind_contextvars(user_id=str(claims.user_id))
+    return claims.user_id
+
+
+async def read_json(request: web.Request, limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
+    """The request's JSON object body, with a size limit and clear 4xx errors."""
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, "too_large", f"JSON body over {limit} bytes")
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise ApiError(413, "too_large", f"JSON body over {limit} bytes")
+    if not raw:
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "body must be a JSON object")
+    return body
+
+
+def parse_uuid(value: str | None, what: str = "id") -> uuid.UUID:
+    """A UUID from a path or query value; a malformed one is simply not found (404), like another user's."""
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError):
+        raise not_found(what) from None
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, default=str))
+
+
+ReadyCheck = Callable[[], Awaitable[None]]
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    checks: dict[str, ReadyCheck] = request.app[READY_CHECKS]
+    results: dict[str, str] = {}
+    ok = True
+    for name, check in checks.items():
+        try:
+            await check()
+            results[name] = "ok"
+        except Exception as exc:
+            ok = False
+            results[name] = f"unavailable: {type(exc).__name__}: {exc}"[:300]
+    return web.json_response({"status": "ok" if ok else "unavailable", "checks": results}, status=200 if ok else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def base_app(jwt_secret: str, *, client_max_size: int = 1024**2) -> web.Application:
+    """An application with the shared middleware and the health and metrics routes."""
+    app = web.Application(middlewares=[observe], client_max_size=client_max_size)
+    app[JWT_SECRET] = jwt_secret
+    app[READY_CHECKS] = {}
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return app

@@ -1,0 +1,141 @@
+"""Transactional outbox: events written in the same transaction as the change, published by a relay.
+
+Each producing service has `<schema>.outbox` (see its first migration). `add` inserts the event and
+NOTIFYs the relay, which publishes with broker confirms and deletes what was confirmed. Several replicas can
+run relays at once: `FOR UPDATE SKIP LOCKED` gives each row to one of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import asyncpg
+import structlog
+from prometheus_client import Gauge
+
+from .bus import Bus
+from .db import UNAVAILABLE_ERRORS
+from .events import Envelope
+
+log = structlog.get_logger(__name__)
+
+OUTBOX_BACKLOG = Gauge("renovo_outbox_backlog", "Events written but not yet published")
+OUTBOX_OLDEST = Gauge("renovo_outbox_oldest_age_seconds", "Age of the oldest unpublished event")
+
+def channel_name(schema: str) -> str:
+    return f"{schema}_outbox"
+
+
+async def add(conn: asyncpg.Connection, schema: str, *events: Envelope) -> None:
+    """Write events to the outbox inside the caller's transaction."""
+    await conn.executemany(
+        f'INSERT INTO "{schema}".outbox (id, type, body) VALUES ($1, $2, $3)',
+        [(e.id, e.type, e.model_dump_json()) for e in events],
+    )
+    await conn.execute(f"NOTIFY {channel_name(schema)}")
+
+
+class Relay:
+    """Publishes a schema's outbox: woken by NOTIFY, with a periodic sweep as a safety net."""
+
+    def __init__(self, pool: asyncpg.Pool, bus: Bus, schema: str, *, batch: int = 200) -> None:
+        self.pool = pool
+        self.bus = bus
+        self.schema = schema
+        self.batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listener: asyncpg.Connection | None = None
+        self._stats_at = 0.0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.schema}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._drop_listener()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _listen(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        conn = await self.pool.acquire()
+        await conn.add_listener(channel_name(self.schema), self._on_notify)
+        self._listener = conn
+
+    def _on_notify(self, *args: object) -> None:
+        self._wake.set()
+
+    async def _drop_listener(self) -> None:
+        if self._listener is not None:
+            conn, self._listener = self._listener, None
+            with contextlib.suppress(Exception):
+                await conn.remove_listener(channel_name(self.schema), self._on_notify)
+            with contextlib.suppress(Exception):
+                await self.pool.release(conn)
+
+    async def _run(self) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                await self._listen()
+                while await self.flush() >= self.batch:
+                    pass
+                await self._update_stats()
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # Database or broker away: keep the rows, try again later; nothing is lost.
+                if not isinstance(exc, UNAVAILABLE_ERRORS):
+                    log.warning("outbox.flush_failed", schema=self.schema, error=repr(exc))
+                await self._drop_listener()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            self._wake.clear()
+
+    async def flush(self) -> int:
+        """Publish one batch; returns how many events were published."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                f'SELECT id, type, body FROM "{self.schema}".outbox ORDER BY created_at '
+                "LIMIT $1 FOR UPDATE SKIP LOCKED",
+                self.batch,
+            )
+            if not rows:
+                return 0
+            # Publish concurrently on the confirming channel; each await returns once the broker confirmed.
+            await asyncio.gather(
+                *(self.bus.publish(Envelope.model_validate_json(r["body"]), body=r["body"].encode()) for r in rows)
+            )
+            await conn.execute(f'DELETE FROM "{self.schema}".outbox WHERE id = ANY($1::uuid[])', [r["id"] for r in rows])
+        return len(rows)
+
+    async def _update_stats(self) -> None:
+        if time.monotonic() - self._stats_at < 2.0:
+            return
+        self._stats_at = time.monotonic()
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                f'SELECT count(*) AS n, extract(epoch FROM now() - min(created_at)) AS age FROM "{self.schema}".outbox'
+            )
+        OUTBOX_BACKLOG.set(row["n"] if row else 0)
+        OUTBOX_OLDEST.set(float(row["age"]) if row and row["age"] is not None else 0.0)
+
+
+async def seen(conn: asyncpg.Connection, schema: str, event_id: object) -> bool:
+    """Record an event id in the schema's inbox (in the caller's transaction); True if it was already there."""
+    inserted = await conn.fetchval(
+        f'INSERT INTO "{schema}".inbox (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING true', event_id
+    )
+    return inserted is None

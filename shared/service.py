@@ -1,0 +1,90 @@
+"""Lifecycle pieces every service assembles in `create_app`: database, bus, outbox relay, storage.
+
+Each is an aiohttp cleanup context: opened at start-up, closed at shutdown in reverse order, so that a
+SIGTERM finishes in-flight requests, then stops consumers and relays, then closes connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+from aiohttp import web
+
+from . import db
+from .bus import Bus
+from .http import READY_CHECKS
+from .outbox import Relay
+from .settings import CommonSettings
+from .storage import Storage, open_storage
+
+log = structlog.get_logger(__name__)
+
+POOL = web.AppKey("pool", asyncpg.Pool)
+BUS = web.AppKey("bus", Bus)
+STORAGE = web.AppKey("storage", Storage)
+RELAY = web.AppKey("relay", Relay)
+
+CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
+
+
+def database(settings: CommonSettings, schema: str, migrations: Path) -> CleanupCtx:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        pool = await db.create_pool(settings)
+        await db.migrate(pool, schema, migrations)
+        app[POOL] = pool
+        app[READY_CHECKS]["database"] = lambda: db.ping(pool)
+        yield
+        await asyncio.wait_for(pool.close(), timeout=10)
+
+    return ctx
+
+
+def bus(settings: CommonSettings) -> CleanupCtx:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        b = Bus(settings)
+        await b.connect()
+        app[BUS] = b
+
+        async def check() -> None:
+            if not b.is_connected:
+                raise ConnectionError("broker connection lost")
+
+        app[READY_CHECKS]["broker"] = check
+        yield
+        await b.close()
+
+    return ctx
+
+
+def relay(schema: str) -> CleanupCtx:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        r = Relay(app[POOL], app[BUS], schema)
+        await r.start()
+        app[RELAY] = r
+        yield
+        await r.stop()
+
+    return ctx
+
+
+def storage(settings: CommonSettings) -> CleanupCtx:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        s = await open_storage(settings)
+        app[STORAGE] = s
+        app[READY_CHECKS]["storage"] = s.check
+        yield
+        await s.close()
+
+    return ctx
+
+
+def run(app: web.Application, host: str, port: int, **kwargs: Any) -> None:
+    """Serve until SIGINT/SIGTERM, then finish in-flight requests (up to 30 s) and close resources."""
+    log.info("service.listening", host=host, port=port)
+    web.run_app(app, host=host, port=port, shutdown_timeout=30, access_log=None, print=None,
+                handler_cancellation=False, **kwargs)

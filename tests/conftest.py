@@ -1,0 +1,125 @@
+"""Fixtures shared by the whole suite: each test run gets its own database and its own bus names.
+
+Tests talk to the real PostgreSQL and RabbitMQ on 127.0.0.1 (override with RENOVO_TEST_DATABASE_URL /
+RENOVO_TEST_AMQP_URL). Nothing here mocks them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from shared.settings import CommonSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = (ROOT.parent / "shared").resolve()
+IMAGES = SHARED / "images"
+
+ADMIN_DSN = os.environ.get("RENOVO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_URL = os.environ.get("RENOVO_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+RUN_ID = f"t{os.getpid()}{secrets.token_hex(3)}"
+
+
+def _dsn(database: str) -> str:
+    base, _, _ = ADMIN_DSN.rpartition("/")
+    return f"{base}/{database}"
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    return RUN_ID
+
+
+@pytest.fixture(scope="session")
+def test_database() -> Iterator[str]:
+    """A database of this test run, dropped at the end."""
+    name = f"renovo_{RUN_ID}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(ADMIN_DSN)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(ADMIN_DSN)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    yield _dsn(name)
+    asyncio.run(drop())
+
+
+@pytest.fixture(scope="session")
+def common_settings(test_database: str, tmp_path_factory: pytest.TempPathFactory) -> CommonSettings:
+    return CommonSettings(
+        env="test",
+        database_url=test_database,
+        amqp_url=AMQP_URL,
+        exchange=f"{RUN_ID}.events",
+        dead_exchange=f"{RUN_ID}.dead",
+        queue_prefix=f"{RUN_ID}.",
+        storage_path=tmp_path_factory.mktemp("storage"),
+        jwt_secret="test-secret-" + "x" * 32,
+        log_format="console",
+    )
+
+
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cleanup_bus() -> Iterator[None]:
+    yield
+    # Durable quorum queues outlive the run; delete ours so the broker doesn't fill up across runs.
+    async def cleanup() -> None:
+        import aio_pika
+
+        try:
+            connection = await aio_pika.connect(AMQP_URL, timeout=5)
+        except Exception:
+            return
+        async with connection:
+            channel = await connection.channel()
+            from shared.enhancements import FAMILIES
+            from shared.events import Names
+
+            names = Names(f"{RUN_ID}.events", f"{RUN_ID}.dead", f"{RUN_ID}.")
+            queues = [names.inference_queue(f) for f in FAMILIES] + [names.jobs_status_queue, names.jobs_dead_queue]
+            for q in queues + [names.dead_queue(q) for q in queues]:
+                try:
+                    await channel.queue_delete(q)
+                except Exception:
+                    channel = await connection.channel()
+            for ex in (names.exchange, names.dead_exchange):
+                try:
+                    await channel.exchange_delete(ex)
+                except Exception:
+                    channel = await connection.channel()
+
+    asyncio.run(cleanup())
+
+
+def http_get(url: str, timeout: float = 2.0) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return int(response.status)
+    except Exception:
+        return 0
+
+
+@pytest.fixture
+async def pg(test_database: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(test_database)
+    yield conn
+    await conn.close()
