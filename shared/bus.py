@@ -120,9 +120,15 @@ class Bus:
         bindings: Iterable[str],
         *,
         exclusive: bool = False,
+        source: str | None = None,
     ) -> AbstractQueue:
-        """A durable quorum queue with a delivery limit and its dead-letter queue, or an exclusive one."""
+        """A durable quorum queue with a delivery limit and its dead-letter queue, or an exclusive one.
+
+        Bindings are to the events exchange, or to `source` (e.g. the dead-letter exchange).
+        """
         exchange = await self._declare_exchanges(channel)
+        if source is not None:
+            exchange = await channel.get_exchange(source)
         if exclusive:
             queue = await channel.declare_queue(name, exclusive=True, auto_delete=True)
         else:
@@ -154,6 +160,7 @@ class Bus:
         *,
         prefetch: int = 16,
         exclusive: bool = False,
+        source: str | None = None,
         raw: Callable[[AbstractIncomingMessage], Awaitable[Outcome]] | None = None,
     ) -> AbstractQueue:
         """Declare `name`, bind it and call `handler` for every message; returns the queue."""
@@ -162,7 +169,7 @@ class Bus:
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=prefetch)
         self._consume_channels.append(channel)
-        queue = await self.declare_queue(channel, name, bindings, exclusive=exclusive)
+        queue = await self.declare_queue(channel, name, bindings, exclusive=exclusive, source=source)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             outcome = await self._dispatch(name, message, handler, raw)

@@ -1,0 +1,44 @@
+# Renovo's front door. `make run` and `make test` install what is missing themselves.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench weights web install system-deps clean
+
+run: install system-deps web  ## start the whole platform (http://127.0.0.1:8080 unless RENOVO_PORT is set)
+	$(PY) -m services.launcher
+
+test: install system-deps web  ## the whole suite against the real PostgreSQL, RabbitMQ, nginx and chromium
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check shared services tests bench scripts
+	$(VENV)/bin/mypy
+
+bench: install  ## benchmarks: models vs ncnn, old-photo quality, platform load
+	$(PY) bench/models_bench.py
+	$(PY) bench/oldphoto_bench.py
+	$(PY) bench/load_bench.py
+
+weights: install  ## fetch the official BOPB checkpoints where this machine has internet
+	$(PY) scripts/fetch_weights.py
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q torch==2.13.0
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	$(VENV)/bin/pip install -q --no-deps -e .
+	touch $(STAMP)
+
+system-deps:  ## nginx and chromium from Debian's packages, where missing
+	@scripts/system-deps.sh
+
+web:  ## build the web app when it is missing or older than its sources
+	@scripts/build-web.sh
+
+clean:
+	rm -rf $(VENV) web/dist web/node_modules .renovo

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared.enhancements import FAMILIES
+from shared.settings import CommonSettings
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RENOVO_INFERENCE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8105
+    """Health and metrics only; the worker takes its work from the broker."""
+    families: Annotated[tuple[str, ...], NoDecode] = FAMILIES
+    """Engine families this worker serves (`RENOVO_INFERENCE_FAMILIES=none,realsr`)."""
+    device: str = "cpu"
+    concurrency: int = 1
+    """Model jobs run at once by this process (each uses `threads` CPU threads or the GPU)."""
+    light_concurrency: int = 8
+    """`none` jobs run at once: they are cheap decode/encode work."""
+    threads: int = 0
+    """torch CPU threads; 0 keeps torch's default (the number of cores)."""
+    tile: int | None = None
+    weights_dir: str = "weights"
+    progress_interval: float = 0.5
+    """At most one job.progress event per job in this many seconds."""
+    shutdown_grace: float = 25.0
+    """On SIGTERM, how long running jobs may finish before they are handed back to the queue."""
+    instance: str = ""
+    common: CommonSettings = Field(default_factory=CommonSettings)
+
+    @field_validator("families", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(v.strip() for v in value.split(",") if v.strip())
+        unknown = set(value) - set(FAMILIES) if isinstance(value, tuple | list) else set()
+        if unknown:
+            raise ValueError(f"unknown families: {', '.join(sorted(unknown))}")
+        return value

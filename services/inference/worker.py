@@ -1,0 +1,211 @@
+"""The inference worker: consumes `job.requested.<family>`, runs the engine off the event loop, stores the
+result, and reports `job.started/progress/completed/failed`.
+
+A request is acknowledged only after its result is stored and `job.completed` is confirmed by the broker. Bad
+input ends as `job.failed` with a reason (acknowledged, never redelivered); a crash is requeued, and the
+queue's delivery limit dead-letters a request that keeps crashing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import structlog
+from aio_pika.abc import AbstractIncomingMessage
+from prometheus_client import Counter, Histogram
+from pydantic import ValidationError
+
+from shared.bus import Bus, Delivery, Outcome
+from shared.enhancements import OptionError, get_type
+from shared.events import EventType, Envelope, JobRequested, JobStatus, job_requested, make_event
+from shared.storage import NotFound, Storage
+
+from .engines.base import Cancelled, InputError
+from .processing import Processed, process
+from .registry import Registry
+from .settings import Settings
+
+log = structlog.get_logger(__name__)
+
+JOBS = Counter("renovo_inference_jobs_total", "Requests handled by the worker", ["family", "outcome"])
+JOB_SECONDS = Histogram(
+    "renovo_inference_job_seconds", "Decode + model + encode time per job", ["family"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 1800),
+)
+SECONDS_PER_MP = Histogram(
+    "renovo_inference_seconds_per_megapixel", "Job time per input megapixel", ["family"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 20, 40, 80, 160, 320),
+)
+
+
+class _Shutdown(Exception):
+    """The worker is stopping: hand the request back."""
+
+
+class Worker:
+    def __init__(self, settings: Settings, bus: Bus, storage: Storage, registry: Registry) -> None:
+        self.settings = settings
+        self.bus = bus
+        self.storage = storage
+        self.registry = registry
+        self.instance = settings.instance or uuid.uuid4().hex[:8]
+        self._cancelled: OrderedDict[uuid.UUID, None] = OrderedDict()
+        self._running: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+        self._stop_at = float("inf")
+        self._heavy = ThreadPoolExecutor(max(1, settings.concurrency), thread_name_prefix="model")
+        self._light = ThreadPoolExecutor(max(1, settings.light_concurrency), thread_name_prefix="light")
+        self._queues: list[Any] = []
+
+    async def start(self) -> None:
+        names = self.bus.names
+        for family in self.settings.families:
+            prefetch = self.settings.light_concurrency if family == "none" else self.settings.concurrency
+            queue = await self.bus.consume(
+                names.inference_queue(family), [job_requested(family)], self.handle, prefetch=prefetch,
+                raw=self._unparseable,
+            )
+            self._queues.append(queue)
+        # Cancellations reach every worker; the one running the job stops it between tiles.
+        await self.bus.consume(names.inference_control_queue(self.instance), [EventType.JOB_CANCELLED],
+                               self._on_cancel, exclusive=True)
+        log.info("worker.started", families=list(self.settings.families), instance=self.instance)
+
+    async def stop(self) -> None:
+        """Stop taking work; let running jobs finish for a grace period, then hand them back."""
+        self._stopping = True
+        self._stop_at = time.monotonic() + self.settings.shutdown_grace
+        for queue in self._queues:
+            for tag in list(getattr(queue, "_consumers", {})):
+                try:
+                    await queue.cancel(tag)
+                except Exception as exc:
+                    log.warning("worker.cancel_consumer_failed", error=repr(exc))
+        if self._running:
+            log.info("worker.draining", running=len(self._running))
+            # Past the grace period, running engines raise _Shutdown at their next tile and are requeued.
+            done, pending = await asyncio.wait(self._running, timeout=self.settings.shutdown_grace + 15)
+            if pending:
+                log.warning("worker.jobs_abandoned", jobs=len(pending))
+        self._heavy.shutdown(wait=False, cancel_futures=True)
+        self._light.shutdown(wait=False, cancel_futures=True)
+
+    async def _on_cancel(self, envelope: Envelope, delivery: Delivery) -> Outcome:
+        job_id = envelope.payload.get("job_id")
+        if job_id:
+            self._cancelled[uuid.UUID(str(job_id))] = None
+            while len(self._cancelled) > 10_000:
+                self._cancelled.popitem(last=False)
+        return Outcome.DONE
+
+    async def _unparseable(self, message: AbstractIncomingMessage) -> Outcome:
+        JOBS.labels("unknown", "unparseable").inc()
+        return Outcome.FAILED
+
+    async def _report(self, type_: str, request: JobRequested, user_id: uuid.UUID | None,
+                      correlation_id: str | None, **fields: Any) -> None:
+        status = {EventType.JOB_STARTED: "running", EventType.JOB_PROGRESS: "running",
+                  EventType.JOB_COMPLETED: "completed", EventType.JOB_FAILED: "failed"}[EventType(type_)]
+        payload = JobStatus(job_id=request.job_id, image_id=request.image_id, attempt=request.attempt,
+                            status=status, **fields)
+        await self.bus.publish(make_event(type_, payload, user_id=user_id, correlation_id=correlation_id))
+
+    async def handle(self, envelope: Envelope, delivery: Delivery) -> Outcome:
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            return await self._handle(envelope, delivery)
+        finally:
+            self._running.discard(task)
+
+    async def _handle(self, envelope: Envelope, delivery: Delivery) -> Outcome:
+        family = envelope.type.removeprefix("job.requested.")
+        try:
+            request = JobRequested.model_validate(envelope.payload)
+        except ValidationError as exc:
+            log.error("worker.bad_request", error=str(exc)[:300])
+            JOBS.labels(family, "unparseable").inc()
+            return Outcome.FAILED
+        structlog.contextvars.bind_contextvars(job_id=str(request.job_id))
+        user, corr = envelope.user_id, envelope.correlation_id
+        if self._stopping:
+            return Outcome.RETRY
+        if request.job_id in self._cancelled:
+            JOBS.labels(family, "cancelled").inc()
+            return Outcome.SKIP
+        try:
+            kind = get_type(request.type)
+            options = kind.validate_options(request.options)
+            engine = self.registry.engine(kind.family)
+        except (OptionError, KeyError) as exc:
+            await self._report(EventType.JOB_FAILED, request, user, corr, error=f"cannot run this request: {exc}")
+            JOBS.labels(family, "failed").inc()
+            return Outcome.DONE
+        await self._report(EventType.JOB_STARTED, request, user, corr, progress=0.0)
+        try:
+            data = await self.storage.get(request.source_key)
+        except NotFound:
+            await self._report(EventType.JOB_FAILED, request, user, corr, error="the original image is missing")
+            JOBS.labels(family, "failed").inc()
+            return Outcome.DONE
+        started = time.perf_counter()
+        try:
+            result = await self._compute(engine, data, request, options, user, corr)
+        except InputError as exc:
+            await self._report(EventType.JOB_FAILED, request, user, corr, error=str(exc))
+            JOBS.labels(family, "failed").inc()
+            log.info("worker.input_refused", reason=str(exc))
+            return Outcome.DONE
+        except Cancelled:
+            JOBS.labels(family, "cancelled").inc()
+            return Outcome.SKIP
+        except _Shutdown:
+            return Outcome.RETRY
+        elapsed = time.perf_counter() - started
+        await self.storage.put(request.result_key, result.png, "image/png")
+        await self._report(EventType.JOB_COMPLETED, request, user, corr, progress=1.0, engine=result.engine,
+                           result_key=request.result_key, width=result.width, height=result.height)
+        JOBS.labels(family, "completed").inc()
+        JOB_SECONDS.labels(family).observe(elapsed)
+        if result.input_pixels:
+            SECONDS_PER_MP.labels(family).observe(elapsed / (result.input_pixels / 1e6))
+        log.info("worker.completed", family=family, seconds=round(elapsed, 3), engine=result.engine)
+        return Outcome.DONE
+
+    async def _compute(self, engine: Any, data: bytes, request: JobRequested, options: dict[str, Any],
+                       user: uuid.UUID | None, corr: str | None) -> Processed:
+        loop = asyncio.get_running_loop()
+        last = {"at": 0.0, "value": 0.0}
+        interval = self.settings.progress_interval
+
+        def progress(fraction: float) -> None:
+            # Called from the compute thread: throttle there, publish on the loop.
+            now = time.monotonic()
+            if fraction < 1.0 and (now - last["at"] < interval or fraction - last["value"] < 0.01):
+                return
+            last.update(at=now, value=fraction)
+            asyncio.run_coroutine_threadsafe(self._progress(request, user, corr, fraction), loop)
+
+        def cancelled() -> bool:
+            if time.monotonic() > self._stop_at:
+                raise _Shutdown()
+            return request.job_id in self._cancelled
+
+        pool = self._light if engine.family == "none" else self._heavy
+        return await loop.run_in_executor(
+            pool, lambda: process(engine, data, request.type, options, progress, cancelled,
+                                  self.settings.device, self.settings.tile)
+        )
+
+    async def _progress(self, request: JobRequested, user: uuid.UUID | None, corr: str | None,
+                        fraction: float) -> None:
+        try:
+            await self._report(EventType.JOB_PROGRESS, request, user, corr, progress=round(fraction, 4))
+        except Exception as exc:  # progress is best effort; the outcome is what must not be lost
+            log.warning("worker.progress_publish_failed", error=repr(exc))
