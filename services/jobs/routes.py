@@ -33,10 +33,9 @@ def _correlation_id() -> str | None:
 @routes.get("/api/models")
 async def models(request: web.Request) -> web.Response:
     require_user(request)
-    weights_dir = request.app[SETTINGS].weights_dir
     items = []
     for t in TYPES.values():
-        available, engine, reason = family_availability(t.family, weights_dir)
+        available, engine, reason = family_availability(t.family)
         items.append({
             "type": t.name, "family": t.family, "label": t.label, "description": t.description,
             "options": [o.to_json() for o in t.options], "available": available, "engine": engine,
@@ -73,7 +72,7 @@ async def create_job(request: web.Request) -> web.Response:
             existing = await store.by_idempotency_key(conn, user_id, key)
         if existing is not None:
             return _replay(existing, image_uuid, type_name, options)
-    available, _, reason = family_availability(kind.family, request.app[SETTINGS].weights_dir)
+    available, _, reason = family_availability(kind.family)
     if not available:
         raise ApiError(409, "model_unavailable", f"{kind.label} is not available on this installation: {reason}")
     image = await request.app[ALBUMS].image(image_uuid, request.headers["Authorization"], _correlation_id())

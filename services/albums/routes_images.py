@@ -1,0 +1,164 @@
+"""HTTP handlers of `/api/images` but the upload (routes_upload.py): list, read, move, rename, delete."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+import asyncpg
+import structlog
+from aiohttp import web
+
+from shared import outbox
+from shared.http import ApiError, json_response, not_found, parse_uuid, read_json, require_user
+from shared.service import POOL, STORAGE
+from shared.storage import NotFound
+
+from . import events, images, objects, store
+
+log = structlog.get_logger(__name__)
+routes = web.RouteTableDef()
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+def _limit(request: web.Request) -> int:
+    raw = request.query.get("limit")
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    try:
+        limit = int(raw)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ApiError(422, "invalid", f"limit must be an integer from 1 to {MAX_LIMIT}")
+    return limit
+
+
+async def _own_image(request: web.Request, user_id: uuid.UUID) -> asyncpg.Record:
+    image_id = parse_uuid(request.match_info["id"], "image")
+    async with request.app[POOL].acquire() as conn:
+        row = await store.get_image(conn, user_id, image_id)
+    if row is None:
+        raise not_found("image")
+    return row
+
+
+@routes.get("/api/images")
+async def list_images(request: web.Request) -> web.Response:
+    """The caller's images, or one album's, newest first: `{"items", "next_cursor"}`."""
+    user_id = require_user(request)
+    limit = _limit(request)
+    after = None
+    if cursor := request.query.get("cursor"):
+        try:
+            after = store.decode_cursor(cursor)
+        except store.BadCursor:
+            raise ApiError(422, "invalid", "cursor is not valid") from None
+    album_id = None
+    async with request.app[POOL].acquire() as conn:
+        if raw_album := request.query.get("album_id"):
+            album_id = parse_uuid(raw_album, "album")
+            if await store.get_album(conn, user_id, album_id) is None:
+                raise not_found("album")
+        rows, next_cursor = await store.list_images(
+            conn, user_id, album_id=album_id, after=after, limit=limit
+        )
+    return json_response({"items": [store.image_json(r) for r in rows], "next_cursor": next_cursor})
+
+
+@routes.get("/api/images/{id}")
+async def get_image(request: web.Request) -> web.Response:
+    user_id = require_user(request)
+    return json_response(store.image_json(await _own_image(request, user_id)))
+
+
+def _changes(body: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(body) - {"album_id", "filename"}
+    if unknown:
+        raise ApiError(422, "invalid", f"unknown field(s): {', '.join(sorted(unknown))}")
+    fields: dict[str, Any] = {}
+    if "album_id" in body:
+        value = body["album_id"]
+        if value is None:
+            fields["album_id"] = None
+        elif isinstance(value, str):
+            fields["album_id"] = parse_uuid(value, "album")
+        else:
+            raise ApiError(422, "invalid", "album_id must be an album id or null")
+    if "filename" in body:
+        value = body["filename"]
+        if not isinstance(value, str) or not value.strip():
+            raise ApiError(422, "invalid", "filename must be a non-empty string")
+        fields["filename"] = images.clean_filename(value)
+    if not fields:
+        raise ApiError(422, "invalid", "nothing to change: give album_id and/or filename")
+    return fields
+
+
+@routes.patch("/api/images/{id}")
+async def update_image(request: web.Request) -> web.Response:
+    """Move the image to another of the caller's albums (or out of any, with null) and/or rename it."""
+    user_id = require_user(request)
+    image_id = parse_uuid(request.match_info["id"], "image")
+    fields = _changes(await read_json(request))
+    async with request.app[POOL].acquire() as conn:
+        try:
+            row = await store.update_image(conn, user_id, image_id, fields)
+        except asyncpg.ForeignKeyViolationError:
+            # The composite key (album_id, user_id) refuses another user's album as firmly as a missing one.
+            raise not_found("album") from None
+    if row is None:
+        raise not_found("image")
+    return json_response(store.image_json(row))
+
+
+@routes.delete("/api/images/{id}")
+async def delete_image(request: web.Request) -> web.Response:
+    user_id = require_user(request)
+    image_id = parse_uuid(request.match_info["id"], "image")
+    async with request.app[POOL].acquire() as conn, conn.transaction():
+        row = await store.delete_image(conn, user_id, image_id)
+        if row is None:
+            raise not_found("image")
+        await outbox.add(conn, store.SCHEMA, events.image_deleted(row))
+    await objects.remove(request.app[STORAGE], objects.keys_of([row]))
+    log.info("albums.image_deleted", image_id=str(image_id))
+    return web.Response(status=204)
+
+
+def content_disposition(filename: str, disposition: str = "inline") -> str:
+    """A header value that no filename can break: an ASCII fallback plus the RFC 5987 UTF-8 form."""
+    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\;' else "_" for c in filename) or "image"
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+async def _object(request: web.Request, key: str) -> bytes:
+    try:
+        return await request.app[STORAGE].get(key)
+    except NotFound:
+        log.error("albums.object_missing", key=key)
+        raise not_found("image file") from None
+
+
+_FILE_HEADERS = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+
+
+@routes.get("/api/images/{id}/original")
+async def original(request: web.Request) -> web.Response:
+    """The stored bytes, with the content type identified at upload (never the client's)."""
+    user_id = require_user(request)
+    row = await _own_image(request, user_id)
+    body = await _object(request, row["storage_key"])
+    headers = {**_FILE_HEADERS, "Content-Disposition": content_disposition(row["filename"])}
+    return web.Response(body=body, content_type=row["content_type"], headers=headers)
+
+
+@routes.get("/api/images/{id}/thumbnail")
+async def thumbnail(request: web.Request) -> web.Response:
+    user_id = require_user(request)
+    row = await _own_image(request, user_id)
+    body = await _object(request, row["thumbnail_key"])
+    return web.Response(body=body, content_type="image/webp", headers=_FILE_HEADERS)
