@@ -54,7 +54,9 @@ async def create_job(request: web.Request) -> web.Response:
     type_name = body.get("type")
     if not isinstance(type_name, str):
         raise ApiError(422, "invalid", "type is required")
-    options = body.get("options") or {}
+    options = body.get("options", {})
+    if options is None:
+        options = {}
     if not isinstance(options, dict):
         raise ApiError(422, "invalid", "options must be an object")
     try:
