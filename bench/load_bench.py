@@ -1,0 +1,170 @@
+"""Platform load benchmark (loopback only, bounded): end-to-end latency of `none` jobs (POST → WebSocket
+completion), the sustained job rate at which p95 stays under 250 ms, uploads per second of ~500 KB photos,
+and each service's peak memory.
+
+    .venv/bin/python bench/load_bench.py [--jobs 200] [--rates 25,50,100] [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.platform_env import bench_platform  # noqa: E402
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+class Session:
+    def __init__(self, http: aiohttp.ClientSession, base: str) -> None:
+        self.http, self.base = http, base
+        self.headers: dict[str, str] = {}
+        self.done: dict[str, asyncio.Future[float]] = {}
+
+    async def signup(self) -> None:
+        email = f"bench-{uuid.uuid4().hex[:8]}@example.org"
+        await self.http.post(f"{self.base}/api/auth/register", json={"email": email, "password": "bench password"})
+        r = await self.http.post(f"{self.base}/api/auth/login", json={"email": email, "password": "bench password"})
+        self.token = (await r.json())["access_token"]
+        self.headers = {"Authorization": f"Bearer {self.token}"}
+
+    async def listen(self) -> asyncio.Task[None]:
+        ws = await self.http.ws_connect(self.base.replace("http", "ws", 1) + "/api/notifications/ws")
+        await ws.send_str(json.dumps({"type": "auth", "token": self.token}))
+        assert (await ws.receive_json())["type"] == "ready"
+
+        async def pump() -> None:
+            async for message in ws:
+                body = json.loads(message.data)
+                if body.get("type") in ("job.completed", "job.failed"):
+                    # The notification may arrive before the POST's answer has been read.
+                    future = self.done.setdefault(body["job_id"], asyncio.get_running_loop().create_future())
+                    if not future.done():
+                        future.set_result(time.perf_counter())
+
+        return asyncio.create_task(pump())
+
+    async def upload(self, data: bytes, name: str = "photo.jpg") -> dict[str, Any]:
+        form = aiohttp.FormData()
+        form.add_field("file", data, filename=name, content_type="image/jpeg")
+        r = await self.http.post(f"{self.base}/api/images", data=form, headers=self.headers)
+        assert r.status == 201, await r.text()
+        return (await r.json())["images"][0]
+
+    async def job(self, image_id: str) -> float:
+        """Seconds from POST to the completion notification."""
+        start = time.perf_counter()
+        r = await self.http.post(f"{self.base}/api/jobs", json={"image_id": image_id, "type": "none"},
+                                 headers=self.headers)
+        job = await r.json()
+        future = self.done.setdefault(job["id"], asyncio.get_running_loop().create_future())
+        end = await asyncio.wait_for(future, 30)
+        return end - start
+
+
+def photo_bytes(target: int = 500_000) -> bytes:
+    rng = np.random.default_rng(0)
+    side = 900
+    base = rng.integers(0, 255, (side // 8, side // 8, 3), dtype=np.uint8)
+    img = Image.fromarray(base).resize((side, side), Image.BICUBIC)
+    noise = rng.normal(0, 12, (side, side, 3))
+    arr = np.clip(np.asarray(img, dtype=np.float32) + noise, 0, 255).astype(np.uint8)
+    for quality in (95, 90, 85, 80, 70):
+        out = io.BytesIO()
+        Image.fromarray(arr).save(out, format="JPEG", quality=quality)
+        if out.tell() <= target * 1.1:
+            break
+    return out.getvalue()
+
+
+async def run(args: argparse.Namespace, base: str, pids: dict[str, int]) -> None:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as http:
+        s = Session(http, base)
+        await s.signup()
+        pump = await s.listen()
+        small = io.BytesIO()
+        Image.new("RGB", (64, 48), (120, 80, 40)).save(small, format="PNG")
+        image = await s.upload(small.getvalue(), "small.png")
+        for _ in range(10):  # warm-up
+            await s.job(image["id"])
+        seq = [await s.job(image["id"]) for _ in range(args.jobs)]
+        print(f"\nsequential `none` jobs, POST → WebSocket completion, n={len(seq)}:")
+        print(f"  median {statistics.median(seq) * 1000:.1f} ms   p95 {pct(seq, 95) * 1000:.1f} ms   "
+              f"max {max(seq) * 1000:.1f} ms")
+
+        print(f"\nopen-loop job submission, {args.seconds:.0f} s per rate:")
+        print(f"  {'rate/s':>7} {'sent':>6} {'done':>6} {'lost':>5} {'p50 ms':>8} {'p95 ms':>8} {'achieved/s':>11}")
+        for rate in args.rates:
+            tasks: list[asyncio.Task[float]] = []
+            start = time.perf_counter()
+            n = int(rate * args.seconds)
+            for i in range(n):
+                delay = start + i / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(s.job(image["id"])))
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            elapsed = time.perf_counter() - start
+            ok = [r for r in results if isinstance(r, float)]
+            print(f"  {rate:>7} {n:>6} {len(ok):>6} {n - len(ok):>5} {pct(ok, 50) * 1000:>8.1f} "
+                  f"{pct(ok, 95) * 1000:>8.1f} {len(ok) / elapsed:>11.1f}")
+
+        data = photo_bytes()
+        print(f"\nuploads of a {len(data) / 1000:.0f} KB photo, {args.upload_concurrency} at a time:")
+        count = args.uploads
+        sem = asyncio.Semaphore(args.upload_concurrency)
+
+        async def one() -> float:
+            async with sem:
+                t = time.perf_counter()
+                await s.upload(data)
+                return time.perf_counter() - t
+
+        start = time.perf_counter()
+        times = await asyncio.gather(*(one() for _ in range(count)))
+        elapsed = time.perf_counter() - start
+        print(f"  {count} uploads in {elapsed:.2f} s = {count / elapsed:.1f}/s; "
+              f"p50 {pct(list(times), 50) * 1000:.0f} ms p95 {pct(list(times), 95) * 1000:.0f} ms")
+        pump.cancel()
+
+    print("\npeak resident memory per process (VmHWM):")
+    for name, pid in pids.items():
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            hwm = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
+            print(f"  {name:<10} {int(hwm) / 1024:8.1f} MiB")
+        except (OSError, StopIteration):
+            print(f"  {name:<10} (gone)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--rates", type=lambda v: [int(x) for x in v.split(",")], default=[25, 50, 100])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--uploads", type=int, default=150)
+    parser.add_argument("--upload-concurrency", type=int, default=8)
+    args = parser.parse_args()
+    with bench_platform({"RENOVO_INFERENCE_FAMILIES": "none"}) as platform:
+        pids = {name: p.pid for name, p in platform.processes.items()}
+        asyncio.run(run(args, platform.url, pids))
+
+
+if __name__ == "__main__":
+    main()
