@@ -26,6 +26,8 @@ ADMIN_DSN = os.environ.get("RENOVO_TEST_DATABASE_URL", "postgresql://postgres@12
 AMQP_URL = os.environ.get("RENOVO_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 RUN_ID = f"t{os.getpid()}{secrets.token_hex(3)}"
 
+pytest_plugins = ["tests.platform_fixtures"]
+
 
 def _dsn(database: str) -> str:
     base, _, _ = ADMIN_DSN.rpartition("/")

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from shared import service
+from shared import openapi, service
 from shared.http import base_app
 
+from .openapi import SPEC
 from .routes import SETTINGS, routes
 from .settings import Settings
 from .store import SCHEMA
@@ -22,5 +23,6 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(service.database(settings.common, SCHEMA, MIGRATIONS))
     app.cleanup_ctx.append(service.bus(settings.common))
     app.cleanup_ctx.append(service.relay(SCHEMA))
+    app.add_routes([openapi.route(SPEC)])
     app.add_routes(routes)
     return app

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from shared import service
+from shared import openapi, service
 from shared.http import base_app
 
 from .albums_client import AlbumsClient
 from .consumers import consumers
+from .openapi import SPEC
 from .routes import ALBUMS, SETTINGS, routes
 from .settings import Settings
 from .store import SCHEMA
@@ -39,5 +40,6 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(service.storage(settings.common))
     app.cleanup_ctx.append(_albums_client(settings))
     app.cleanup_ctx.append(consumers(settings))
+    app.add_routes([openapi.route(SPEC)])
     app.add_routes(routes)
     return app

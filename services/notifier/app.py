@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 
 from aiohttp import WSCloseCode, web
 
-from shared import service
+from shared import openapi, service
 from shared.http import base_app
 
 from .hub import Hub
+from .openapi import SPEC
 from .routes import HUB, SETTINGS, routes
 from .settings import Settings
 
@@ -40,5 +41,6 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(service.bus(settings.common))
     app.cleanup_ctx.append(_consumer(settings))
     app.on_shutdown.append(_close_sockets)
+    app.add_routes([openapi.route(SPEC)])
     app.add_routes(routes)
     return app

@@ -16,7 +16,7 @@ from services.launcher import Platform
 from shared.settings import CommonSettings
 from tests.conftest import IMAGES
 
-from .conftest import Client, wait_for
+from tests.platform_fixtures import Client, wait_for
 
 pytestmark = pytest.mark.e2e
 

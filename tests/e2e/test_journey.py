@@ -11,7 +11,7 @@ from PIL import Image
 
 from tests.conftest import IMAGES
 
-from .conftest import Client, wait_for
+from tests.platform_fixtures import Client, wait_for
 
 pytestmark = pytest.mark.e2e
 

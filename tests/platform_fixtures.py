@@ -1,0 +1,114 @@
+"""One platform start (every service as a process, nginx in front) shared by all end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from services.launcher import Platform, free_port
+from shared.settings import CommonSettings
+
+
+@pytest.fixture(scope="session")
+def platform(common_settings: CommonSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    data = tmp_path_factory.mktemp("platform")
+    env = {
+        "RENOVO_ENV": "test",
+        "RENOVO_DATABASE_URL": common_settings.database_url,
+        "RENOVO_AMQP_URL": common_settings.amqp_url,
+        "RENOVO_EXCHANGE": common_settings.exchange,
+        "RENOVO_DEAD_EXCHANGE": common_settings.dead_exchange,
+        "RENOVO_QUEUE_PREFIX": common_settings.queue_prefix,
+        "RENOVO_JWT_SECRET": common_settings.jwt_secret,
+        "RENOVO_STORAGE_PATH": str(data / "storage"),
+        "RENOVO_AUTH_BCRYPT_ROUNDS": "4",
+        "RENOVO_INFERENCE_THREADS": "2",
+        "RENOVO_LOG_FORMAT": "json",
+    }
+    ports = {name: free_port() for name in ("auth", "albums", "jobs", "notifier", "inference")}
+    p = Platform(data_dir=data, port=free_port(), ports=ports, env=env, log_dir=data / "logs")
+    p.start(timeout=90)
+    yield p
+    p.stop()
+
+
+class Client:
+    """A signed-up user talking to the gateway."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self.session = session
+        self.base = base
+        self.token: str | None = None
+        self.refresh_token: str | None = None
+        self.email = f"e2e-{uuid.uuid4().hex[:10]}@example.org"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    async def signup(self) -> Client:
+        r = await self.session.post(f"{self.base}/api/auth/register",
+                                    json={"email": self.email, "password": "e2e password 1"})
+        assert r.status == 201, await r.text()
+        r = await self.session.post(f"{self.base}/api/auth/login",
+                                    json={"email": self.email, "password": "e2e password 1"})
+        assert r.status == 200, await r.text()
+        tokens = await r.json()
+        self.token, self.refresh_token = tokens["access_token"], tokens["refresh_token"]
+        return self
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> aiohttp.ClientResponse:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return await self.session.request(method, f"{self.base}{path}", headers=headers, **kwargs)
+
+    async def upload(self, *files: Path | tuple[str, bytes], album_id: str | None = None) -> aiohttp.ClientResponse:
+        form = aiohttp.FormData()
+        for f in files:
+            name, data = (f.name, f.read_bytes()) if isinstance(f, Path) else f
+            form.add_field("file", data, filename=name, content_type="application/octet-stream")
+        if album_id:
+            form.add_field("album_id", album_id)
+        return await self.request("POST", "/api/images", data=form)
+
+    async def socket(self) -> aiohttp.ClientWebSocketResponse:
+        ws = await self.session.ws_connect(f"{self.base.replace('http', 'ws', 1)}/api/notifications/ws")
+        await ws.send_str(json.dumps({"type": "auth", "token": self.token}))
+        ready = await ws.receive_json(timeout=5)
+        assert ready == {"type": "ready"}
+        return ws
+
+
+@pytest.fixture
+async def http(platform: Platform) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        yield session
+
+
+@pytest.fixture
+async def user(http: aiohttp.ClientSession, platform: Platform) -> Client:
+    return await Client(http, platform.url).signup()
+
+
+@pytest.fixture
+async def other_user(http: aiohttp.ClientSession, platform: Platform) -> Client:
+    return await Client(http, platform.url).signup()
+
+
+async def wait_for(ws: aiohttp.ClientWebSocketResponse, job_id: str, types: set[str],
+                   timeout: float = 60) -> list[dict[str, Any]]:
+    """Collect this job's messages until one of `types` arrives."""
+    seen: list[dict[str, Any]] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            message = await ws.receive_json()
+            if message.get("job_id") == job_id:
+                seen.append(message)
+                if message["type"] in types:
+                    return seen
