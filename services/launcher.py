@@ -169,6 +169,20 @@ class Platform:
             self.stop()
             raise
 
+    def start_service(self, name: str, timeout: float = 60.0) -> None:
+        """(Re)start one service and wait until it answers."""
+        logs = self.log_dir or self.data_dir.resolve() / "logs"
+        self._spawn(name, [sys.executable, "-m", f"services.{name}"], self.service_env(), logs)
+        _wait_http(f"http://127.0.0.1:{self.ports[name]}/healthz", timeout, [self.processes[name]])
+
+    def signal(self, name: str, signum: int, wait: float | None = None) -> int | None:
+        """Send a signal to one service; with `wait`, wait that long for it to exit and return its status."""
+        process = self.processes[name]
+        process.send_signal(signum)
+        if wait is None:
+            return None
+        return process.wait(timeout=wait)
+
     def _spawn(self, name: str, argv: list[str], env: dict[str, str], logs: Path) -> None:
         out = None if self.log_dir is None and name != "nginx" else open(logs / f"{name}.log", "ab")  # noqa: SIM115
         self.processes[name] = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=out,

@@ -88,7 +88,12 @@ class Bus:
 
     @property
     def is_connected(self) -> bool:
-        return self._connection is not None and not self._connection.is_closed
+        # A robust connection stays open (not closed) while it reconnects; `connected` tells the truth.
+        return (
+            self._connection is not None
+            and not self._connection.is_closed
+            and self._connection.connected.is_set()
+        )
 
     async def close(self) -> None:
         for channel in self._consume_channels:

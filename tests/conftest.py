@@ -80,36 +80,37 @@ def common_settings(test_database: str, tmp_path_factory: pytest.TempPathFactory
 
 
 
+async def delete_bus_names(exchange: str, dead_exchange: str, prefix: str) -> None:
+    """Delete a run's durable queues and exchanges, so the broker doesn't fill up across runs."""
+    import aio_pika
+
+    from shared.enhancements import FAMILIES
+    from shared.events import Names
+
+    try:
+        connection = await aio_pika.connect(AMQP_URL, timeout=5)
+    except Exception:
+        return
+    async with connection:
+        channel = await connection.channel()
+        names = Names(exchange, dead_exchange, prefix)
+        queues = [names.inference_queue(f) for f in FAMILIES] + [names.jobs_status_queue, names.jobs_dead_queue]
+        for q in queues + [names.dead_queue(q) for q in queues]:
+            try:
+                await channel.queue_delete(q)
+            except Exception:
+                channel = await connection.channel()
+        for ex in (names.exchange, names.dead_exchange):
+            try:
+                await channel.exchange_delete(ex)
+            except Exception:
+                channel = await connection.channel()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _cleanup_bus() -> Iterator[None]:
     yield
-    # Durable quorum queues outlive the run; delete ours so the broker doesn't fill up across runs.
-    async def cleanup() -> None:
-        import aio_pika
-
-        try:
-            connection = await aio_pika.connect(AMQP_URL, timeout=5)
-        except Exception:
-            return
-        async with connection:
-            channel = await connection.channel()
-            from shared.enhancements import FAMILIES
-            from shared.events import Names
-
-            names = Names(f"{RUN_ID}.events", f"{RUN_ID}.dead", f"{RUN_ID}.")
-            queues = [names.inference_queue(f) for f in FAMILIES] + [names.jobs_status_queue, names.jobs_dead_queue]
-            for q in queues + [names.dead_queue(q) for q in queues]:
-                try:
-                    await channel.queue_delete(q)
-                except Exception:
-                    channel = await connection.channel()
-            for ex in (names.exchange, names.dead_exchange):
-                try:
-                    await channel.exchange_delete(ex)
-                except Exception:
-                    channel = await connection.channel()
-
-    asyncio.run(cleanup())
+    asyncio.run(delete_bus_names(f"{RUN_ID}.events", f"{RUN_ID}.dead", f"{RUN_ID}."))
 
 
 def http_get(url: str, timeout: float = 2.0) -> int:

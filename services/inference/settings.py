@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     weights_dir: str = "weights"
     progress_interval: float = 0.5
     """At most one job.progress event per job in this many seconds."""
+    heartbeat_interval: float = 30.0
+    """While a job runs, a job.progress at least this often (the jobs service takes a job silent for its
+    `stale_after_seconds` for dead)."""
     shutdown_grace: float = 25.0
     """On SIGTERM, how long running jobs may finish before they are handed back to the queue."""
     instance: str = ""

@@ -61,6 +61,7 @@ class Worker:
         self._heavy = ThreadPoolExecutor(max(1, settings.concurrency), thread_name_prefix="model")
         self._light = ThreadPoolExecutor(max(1, settings.light_concurrency), thread_name_prefix="light")
         self._queues: list[Any] = []
+        self._last_progress: dict[uuid.UUID, float] = {}
 
     async def start(self) -> None:
         names = self.bus.names
@@ -155,6 +156,7 @@ class Worker:
             JOBS.labels(family, "failed").inc()
             return Outcome.DONE
         started = time.perf_counter()
+        heartbeat = asyncio.create_task(self._heartbeat(request, user, corr))
         try:
             result = await self._compute(engine, data, request, options, user, corr)
         except InputError as exc:
@@ -167,6 +169,9 @@ class Worker:
             return Outcome.SKIP
         except _Shutdown:
             return Outcome.RETRY
+        finally:
+            heartbeat.cancel()
+            self._last_progress.pop(request.job_id, None)
         elapsed = time.perf_counter() - started
         await self.storage.put(request.result_key, result.png, "image/png")
         await self._report(EventType.JOB_COMPLETED, request, user, corr, progress=1.0, engine=result.engine,
@@ -190,6 +195,7 @@ class Worker:
             if fraction < 1.0 and (now - last["at"] < interval or fraction - last["value"] < 0.01):
                 return
             last.update(at=now, value=fraction)
+            self._last_progress[request.job_id] = fraction
             asyncio.run_coroutine_threadsafe(self._progress(request, user, corr, fraction), loop)
 
         def cancelled() -> bool:
@@ -202,6 +208,13 @@ class Worker:
             pool, lambda: process(engine, data, request.type, options, progress, cancelled,
                                   self.settings.device, self.settings.tile)
         )
+
+    async def _heartbeat(self, request: JobRequested, user: uuid.UUID | None, corr: str | None) -> None:
+        """Tell the jobs service the job is alive even when its engine reports no progress for a while, so
+        that only a silent (dead) worker's job is taken for stale."""
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_interval)
+            await self._progress(request, user, corr, self._last_progress.get(request.job_id, 0.0))
 
     async def _progress(self, request: JobRequested, user: uuid.UUID | None, corr: str | None,
                         fraction: float) -> None:

@@ -133,7 +133,7 @@ async def set_progress(conn: asyncpg.Connection, job_id: uuid.UUID, attempt: int
     result = await conn.execute(
         "UPDATE jobs.jobs SET progress = $3, updated_at = clock_timestamp(), "
         "status = 'running', started_at = coalesce(started_at, clock_timestamp()) "
-        "WHERE id = $1 AND attempt = $2 AND status IN ('queued', 'running') AND progress < $3",
+        "WHERE id = $1 AND attempt = $2 AND status IN ('queued', 'running') AND progress <= $3",
         job_id, attempt, progress,
     )
     return str(result).endswith(" 1")

@@ -132,6 +132,7 @@ async def test_cancel_queued_job(user: Client, common_settings: CommonSettings) 
         assert settled["status"] == again["status"] == "cancelled"
 
 
+@pytest.mark.faults
 async def test_poison_request_is_dead_lettered_and_job_failed(
     user: Client, common_settings: CommonSettings
 ) -> None:
