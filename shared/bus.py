@@ -175,6 +175,8 @@ class Bus:
         await channel.set_qos(prefetch_count=prefetch)
         self._consume_channels.append(channel)
         queue = await self.declare_queue(channel, name, bindings, exclusive=exclusive, source=source)
+        for outcome in Outcome:
+            EVENTS_CONSUMED.labels(name.removeprefix(self.settings.queue_prefix), outcome.value)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             outcome = await self._dispatch(name, message, handler, raw)

@@ -112,3 +112,32 @@ async def wait_for(ws: aiohttp.ClientWebSocketResponse, job_id: str, types: set[
                 seen.append(message)
                 if message["type"] in types:
                     return seen
+
+
+async def run_real_model_job(user: Client, type_: str, options: dict[str, Any], expected_scale: int) -> None:
+    """Upload a small real photo crop, run a model job on it through the platform, check the result's size."""
+    import io
+
+    from PIL import Image
+
+    from tests.conftest import IMAGES
+
+    crop = Image.open(IMAGES / "anime/renpy_bg_uni_320x180_q25.jpg").convert("RGB").crop((100, 60, 148, 100))
+    buffer = io.BytesIO()
+    crop.save(buffer, format="PNG")
+    r = await user.upload(("crop.png", buffer.getvalue()))
+    assert r.status == 201, await r.text()
+    image = (await r.json())["images"][0]
+    models = {m["type"]: m for m in (await (await user.request("GET", "/api/models")).json())["items"]}
+    assert models[type_]["available"], models[type_]
+    r = await user.request("POST", "/api/jobs", json={"image_id": image["id"], "type": type_, "options": options})
+    assert r.status == 202, await r.text()
+    job = await r.json()
+    async with asyncio.timeout(180):
+        while job["status"] not in ("completed", "failed", "cancelled"):
+            await asyncio.sleep(0.3)
+            job = await (await user.request("GET", f"/api/jobs/{job['id']}")).json()
+    assert job["status"] == "completed", job
+    r = await user.request("GET", f"/api/jobs/{job['id']}/result")
+    result = Image.open(io.BytesIO(await r.read()))
+    assert result.size == (crop.width * expected_scale, crop.height * expected_scale)

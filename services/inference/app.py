@@ -9,6 +9,7 @@ from aiohttp import web
 from shared import service
 from shared.http import base_app
 
+from . import metrics
 from .registry import Registry
 from .settings import Settings
 from .worker import Worker
@@ -18,6 +19,7 @@ WORKER = web.AppKey("worker", Worker)
 
 def _worker(settings: Settings):  # type: ignore[no-untyped-def]
     async def ctx(app: web.Application) -> AsyncIterator[None]:
+        metrics.initialise(settings.families, settings.device)
         registry = Registry(families=settings.families, threads=settings.threads or None)
         worker = Worker(settings, app[service.BUS], app[service.STORAGE], registry)
         await worker.start()

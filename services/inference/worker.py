@@ -66,6 +66,10 @@ class Worker:
     async def start(self) -> None:
         names = self.bus.names
         for family in self.settings.families:
+            for outcome in ("completed", "failed", "cancelled", "unparseable"):
+                JOBS.labels(family, outcome)
+            JOB_SECONDS.labels(family)
+            SECONDS_PER_MP.labels(family)
             prefetch = self.settings.light_concurrency if family == "none" else self.settings.concurrency
             queue = await self.bus.consume(
                 names.inference_queue(family), [job_requested(family)], self.handle, prefetch=prefetch,

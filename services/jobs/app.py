@@ -10,6 +10,7 @@ from aiohttp import web
 from shared import openapi, service
 from shared.http import base_app
 
+from . import lifecycle
 from .albums_client import AlbumsClient
 from .consumers import consumers
 from .openapi import SPEC
@@ -32,6 +33,7 @@ def _albums_client(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def create_app(settings: Settings) -> web.Application:
+    lifecycle.initialise_metrics()
     app = base_app(settings.common.jwt_secret)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(service.database(settings.common, SCHEMA, MIGRATIONS))

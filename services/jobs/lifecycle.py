@@ -13,9 +13,11 @@ import structlog
 from prometheus_client import Counter, Histogram
 
 from shared import outbox
+from shared.enhancements import TYPES
 from shared.events import EventType, JobRequested, JobStatus, job_requested, make_event
 
 from . import store
+from .store import TERMINAL as TERMINAL_STATUSES
 
 log = structlog.get_logger(__name__)
 
@@ -30,6 +32,16 @@ QUEUE_WAIT = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
 )
 STALE_REQUEUED = Counter("renovo_jobs_stale_requeued_total", "Running jobs found silent and requeued or failed")
+
+
+def initialise_metrics() -> None:
+    """Create every label set now, so dashboards see zeros instead of missing series."""
+    for name in TYPES:
+        JOBS_SUBMITTED.labels(name)
+        JOB_DURATION.labels(name)
+        QUEUE_WAIT.labels(name)
+        for outcome in TERMINAL_STATUSES:
+            JOBS_FINISHED.labels(name, outcome)
 
 
 def _requested_event(row: asyncpg.Record, correlation_id: str | None) -> Any:

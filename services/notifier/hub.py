@@ -18,6 +18,8 @@ log = structlog.get_logger(__name__)
 
 OPEN_SOCKETS = Gauge("renovo_notifier_open_sockets", "Authenticated WebSocket connections")
 MESSAGES_SENT = Counter("renovo_notifier_messages_sent_total", "Messages pushed to sockets", ["type"])
+for _type in ("job.started", "job.progress", "job.completed", "job.failed", "job.cancelled"):
+    MESSAGES_SENT.labels(_type)
 FORWARDED_FIELDS = ("job_id", "image_id", "status", "progress", "error", "engine")
 
 

@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# Renovo jobs: enhancement jobs: submission, status, results, the outbox relay.
+# Build from the repository root (deploy/docker-compose.yml does this):
+#   docker build -f deploy/docker/jobs.Dockerfile -t renovo/jobs .
+# Runs `python -m services.jobs` from /app (the repository's layout: shared/, services/, weights/), as an
+# unprivileged user, listening on 8103 (GET /healthz, /readyz and /metrics beside its API).
+
+FROM python:3.11.11-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+# Only the pinned dependencies: this layer is the same in every service image and survives code changes.
+COPY requirements.txt /tmp/requirements.txt
+RUN pip install -r /tmp/requirements.txt
+
+FROM python:3.11.11-slim-bookworm
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/app \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    RENOVO_ENV=production \
+    RENOVO_LOG_FORMAT=json \
+    RENOVO_JOBS_HOST=0.0.0.0 \
+    RENOVO_JOBS_PORT=8103
+RUN groupadd --system --gid 10001 renovo \
+    && useradd --system --uid 10001 --gid renovo --no-create-home --home-dir /nonexistent \
+       --shell /usr/sbin/nologin renovo
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY shared/ shared/
+COPY services/ services/
+COPY weights/manifest.json weights/manifest.json
+USER 10001:10001
+EXPOSE 8103
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('RENOVO_JOBS_PORT', '8103') + '/healthz', timeout=4)"]
+CMD ["python", "-m", "services.jobs"]
