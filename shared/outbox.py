@@ -66,9 +66,9 @@ class Relay:
     async def _listen(self) -> None:
         if self._listener is not None and not self._listener.is_closed():
             return
-        conn = await self.pool.acquire()
-        await conn.add_listener(channel_name(self.schema), self._on_notify)
-        self._listener = conn
+        # Held before add_listener: stop() may cancel us during it, and _drop_listener must release it.
+        self._listener = await self.pool.acquire()
+        await self._listener.add_listener(channel_name(self.schema), self._on_notify)
 
     def _on_notify(self, *args: object) -> None:
         self._wake.set()

@@ -1,0 +1,132 @@
+"""Operator commands (`renovo admin …`): queue depths, dead letters (list and requeue), a user's jobs.
+
+They talk to the same PostgreSQL and RabbitMQ as the services, with the same settings (`RENOVO_*`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import aio_pika
+import asyncpg
+
+from shared.enhancements import FAMILIES
+from shared.events import Names
+from shared.settings import CommonSettings
+
+from . import lifecycle, store
+
+
+def _names(settings: CommonSettings) -> Names:
+    return Names(settings.exchange, settings.dead_exchange, settings.queue_prefix)
+
+
+def _queues(names: Names) -> list[str]:
+    work = [names.inference_queue(f) for f in FAMILIES] + [names.jobs_status_queue, names.jobs_dead_queue]
+    return work + [names.dead_queue(q) for q in work]
+
+
+async def queue_depths(settings: CommonSettings) -> list[dict[str, Any]]:
+    connection = await aio_pika.connect(settings.amqp_url, timeout=10)
+    rows = []
+    async with connection:
+        for name in _queues(_names(settings)):
+            channel = await connection.channel()
+            try:
+                queue = await channel.declare_queue(name, passive=True)
+                result = queue.declaration_result
+                rows.append({"queue": name, "messages": result.message_count, "consumers": result.consumer_count})
+            except aio_pika.exceptions.ChannelClosed:
+                rows.append({"queue": name, "messages": None, "consumers": None})
+    return rows
+
+
+async def dead_letters(settings: CommonSettings, queue: str, *, requeue: bool, limit: int) -> list[dict[str, Any]]:
+    """List (peek) or requeue the dead-lettered messages of `queue` (e.g. `inference.realsr`)."""
+    names = _names(settings)
+    dead_name = names.dead_queue(names.prefix + queue.removeprefix(names.prefix))
+    connection = await aio_pika.connect(settings.amqp_url, timeout=10)
+    seen = []
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        dead = await channel.declare_queue(dead_name, passive=True)
+        exchange = await channel.get_exchange(settings.exchange)
+        held = []
+        for _ in range(limit):
+            message = await dead.get(no_ack=False, fail=False)
+            if message is None:
+                break
+            death = (message.headers or {}).get("x-death") or [{}]
+            seen.append({"message_id": message.message_id, "type": message.type or message.routing_key,
+                         "reason": death[0].get("reason") if isinstance(death[0], dict) else None,
+                         "body": message.body[:300].decode(errors="replace")})
+            if requeue and message.type:
+                await exchange.publish(
+                    aio_pika.Message(message.body, message_id=message.message_id, type=message.type,
+                                     correlation_id=message.correlation_id, content_type=message.content_type,
+                                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                    routing_key=message.type)
+                await message.ack()
+            else:
+                held.append(message)
+        for message in held:  # peeked, not requeued: back where they were
+            await message.nack(requeue=True)
+    return seen
+
+
+async def user_jobs(settings: CommonSettings, user_id: uuid.UUID, *, cancel: bool) -> list[dict[str, Any]]:
+    conn = await asyncpg.connect(settings.database_url, timeout=10)
+    try:
+        rows = await store.list_jobs(conn, user_id, image_id=None, status=None, updated_since=None, before=None,
+                                     limit=200)
+        if cancel:
+            async with conn.transaction():
+                for row in rows:
+                    if row["status"] in store.ACTIVE:
+                        await lifecycle.cancel(conn, row, "admin")
+            rows = await store.list_jobs(conn, user_id, image_id=None, status=None, updated_since=None,
+                                         before=None, limit=200)
+        return [store.job_json(r) for r in rows]
+    finally:
+        await conn.close()
+
+
+def _print(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json or not rows:
+        print(json.dumps(rows, indent=2, default=str))
+        return
+    keys = list(rows[0])
+    widths = {k: max(len(k), *(len(str(r.get(k))) for r in rows)) for k in keys}
+    print("  ".join(k.ljust(widths[k]) for k in keys))
+    for r in rows:
+        print("  ".join(str(r.get(k)).ljust(widths[k]) for k in keys))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="renovo admin", description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("queues", help="depth and consumers of every queue")
+    dl = sub.add_parser("dead-letters", help="list the dead-lettered messages of a queue")
+    dl.add_argument("queue", help="the work queue, e.g. inference.realsr")
+    dl.add_argument("--requeue", action="store_true", help="publish them again and remove them")
+    dl.add_argument("--limit", type=int, default=100)
+    jobs = sub.add_parser("jobs", help="a user's jobs")
+    jobs.add_argument("user_id", type=uuid.UUID)
+    jobs.add_argument("--cancel", action="store_true", help="cancel the queued and running ones")
+    args = parser.parse_args(argv)
+    settings = CommonSettings()
+    if args.command == "queues":
+        rows = asyncio.run(queue_depths(settings))
+    elif args.command == "dead-letters":
+        rows = asyncio.run(dead_letters(settings, args.queue, requeue=args.requeue, limit=args.limit))
+    else:
+        rows = asyncio.run(user_jobs(settings, args.user_id, cancel=args.cancel))
+        rows = [{k: r[k] for k in ("id", "type", "status", "engine", "attempt", "created_at", "error")}
+                for r in rows] if not args.json else rows
+    _print(rows, args.json)
+    return 0
