@@ -19,6 +19,7 @@ from . import lifecycle, store
 from .albums_client import AlbumsClient
 from .settings import Settings
 
+log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
 SETTINGS = web.AppKey("settings", Settings)
 ALBUMS = web.AppKey("albums", AlbumsClient)
@@ -93,6 +94,7 @@ async def create_job(request: web.Request) -> web.Response:
             options=options, source_key=image.storage_key, result_key=f"results/{user_id}/{job_id}.png",
             idempotency_key=key, correlation_id=_correlation_id(),
         )
+    log.info("jobs.requested", job_id=str(job_id), type=kind.name)
     return json_response(store.job_json(row), status=202)
 
 

@@ -59,4 +59,6 @@ class Hub:
                                        return_exceptions=True)
         sent = sum(1 for r in results if not isinstance(r, BaseException))
         MESSAGES_SENT.labels(envelope.type).inc(sent)
+        if envelope.type != "job.progress":
+            log.info("notifier.forwarded", type=envelope.type, job_id=message.get("job_id"), sockets=sent)
         return Outcome.DONE

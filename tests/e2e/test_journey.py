@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import uuid
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -94,3 +96,20 @@ async def test_gateway_hides_internal_routes(user: Client) -> None:
         r = await user.request("GET", path)
         assert r.status == 404, path
         assert "error" in await r.json()
+
+
+async def test_correlation_id_follows_a_job_through_every_service(user: Client, platform: Any) -> None:
+    r = await user.upload(IMAGES / "edge/tiny_3x2.jpg")
+    image = (await r.json())["images"][0]
+    ws = await user.socket()
+    r = await user.request("POST", "/api/jobs", json={"image_id": image["id"], "type": "none"})
+    correlation_id = r.headers["X-Request-Id"]
+    job = await r.json()
+    await wait_for(ws, job["id"], {"job.completed"})
+    await ws.close()
+    await asyncio.sleep(0.5)  # let the log lines reach the files
+    for service in ("jobs", "inference", "notifier"):
+        lines = [json.loads(line) for line in (platform.log_dir / f"{service}.log").read_text().splitlines()
+                 if job["id"] in line and line.startswith("{")]
+        assert lines, f"{service} logged nothing about the job"
+        assert all(line.get("correlation_id") == correlation_id for line in lines), (service, lines)
