@@ -122,20 +122,30 @@ def require_user(request: web.Request) -> uuid.UUID:
 
 async def read_json(request: web.Request, limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
     """The request's JSON object body, with a size limit and clear 4xx errors."""
-    if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, "too_large", f"JSON body over {limit} bytes")
     raw = await request.content.read(limit + 1)
     if len(raw) > limit:
+        await _discard(request)
         raise ApiError(413, "too_large", f"JSON body over {limit} bytes")
     if not raw:
         return {}
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
         raise ApiError(400, "invalid_json", "body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "body must be a JSON object")
     return body
+
+
+async def _discard(request: web.Request, cap: int = 16 * 1024**2) -> None:
+    """Read and drop the rest of a refused body (up to `cap`), so the client receives our 413 instead of a
+    connection reset while it is still sending."""
+    seen = 0
+    while seen < cap:
+        chunk = await request.content.readany()
+        if not chunk:
+            return
+        seen += len(chunk)
 
 
 def parse_uuid(value: str | None, what: str = "id") -> uuid.UUID:
