@@ -122,7 +122,14 @@ def require_user(request: web.Request) -> uuid.UUID:
 
 async def read_json(request: web.Request, limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
     """The request's JSON object body, with a size limit and clear 4xx errors."""
-    raw = await request.content.read(limit + 1)
+    # StreamReader.read(n) returns what has arrived, up to n: collect until the limit or the end.
+    buffer = bytearray()
+    while len(buffer) <= limit:
+        chunk = await request.content.read(limit + 1 - len(buffer))
+        if not chunk:
+            break
+        buffer += chunk
+    raw = bytes(buffer)
     if len(raw) > limit:
         await _discard(request)
         raise ApiError(413, "too_large", f"JSON body over {limit} bytes")
