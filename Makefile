@@ -10,6 +10,8 @@ run: install system-deps web  ## start the whole platform (http://127.0.0.1:8080
 	$(PY) -m services.launcher
 
 test: install system-deps web  ## the whole suite against the real PostgreSQL, RabbitMQ, nginx and chromium
+	@deploy/tests-setup.sh >/dev/null
+	cd web && npm test --silent
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

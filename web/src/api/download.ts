@@ -1,0 +1,21 @@
+import { fetchWhenReady } from "./blobs";
+import type { ApiClient } from "./client";
+
+/** Save an authenticated resource under a file name. */
+export async function download(client: ApiClient, path: string, filename: string): Promise<void> {
+  const blob = await fetchWhenReady(client, path);
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  a.rel = "noopener";
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+export function baseName(filename: string): string {
+  const dot = filename.lastIndexOf(".");
+  return dot > 0 ? filename.slice(0, dot) : filename;
+}

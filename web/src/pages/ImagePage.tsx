@@ -1,0 +1,242 @@
+// One image: choose a type, run it, follow its progress, compare, download, and its job history.
+import { useEffect, useRef, useState } from "react";
+import { newIdempotencyKey } from "../api/client";
+import { baseName, download } from "../api/download";
+import { errorText, isTerminal, type ImageItem, type Job, type Page } from "../api/types";
+import { AuthImage } from "../components/AuthImage";
+import { Compare } from "../components/Compare";
+import { JobHistory } from "../components/JobHistory";
+import { initialChoice, TypeSelect, type Choice } from "../components/TypeSelect";
+import { formatBytes } from "../components/Uploads";
+import { Link, navigate, useSearchParams } from "../router";
+import { useAlbums } from "../state/albums";
+import { useImageJobs, useLive } from "../state/live";
+import { describeOptions, useModels } from "../state/models";
+import { useSession } from "../state/session";
+import { useTitle } from "../useTitle";
+
+export function ImagePage({ imageId }: { imageId: string }) {
+  const { client, user } = useSession();
+  const live = useLive();
+  const { albums } = useAlbums();
+  const { models, error: modelsError } = useModels(client);
+  const jobs = useImageJobs(imageId);
+  const params = useSearchParams();
+  const [image, setImage] = useState<ImageItem | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [choice, setChoice] = useState<Choice | null>(null);
+  const [running, setRunning] = useState(false);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const followed = useRef<string | null>(null);
+  useTitle(image?.filename ?? "Image");
+
+  useEffect(() => {
+    let live_ = true;
+    setImage(null);
+    setLoadError(null);
+    client.get<ImageItem>(`/api/images/${imageId}`).then(
+      (img) => live_ && setImage(img),
+      (e: Error) => live_ && setLoadError(e.message),
+    );
+    client.get<Page<Job>>(`/api/jobs?image_id=${encodeURIComponent(imageId)}`).then(
+      (page) => live_ && live.track(page.items),
+      () => undefined,
+    );
+    return () => {
+      live_ = false;
+    };
+    // live.track is stable; re-fetch only for another image.
+  }, [client, imageId]);
+
+  const current = choice ?? (models ? initialChoice(models) : null);
+  const selectedModel = models?.find((m) => m.type === current?.type);
+  const active = jobs.find((j) => !isTerminal(j.status));
+  const requested = params.get("job");
+  const viewing =
+    jobs.find((j) => j.id === requested && j.status === "completed") ?? jobs.find((j) => j.status === "completed") ?? null;
+
+  // The job started here takes the stage when it completes.
+  useEffect(() => {
+    const id = followed.current;
+    const job = id ? jobs.find((j) => j.id === id) : undefined;
+    if (job && isTerminal(job.status)) {
+      followed.current = null;
+      if (job.status === "completed") navigate(`/images/${imageId}?job=${job.id}`, { replace: true });
+    }
+  }, [jobs, imageId]);
+
+  const run = async () => {
+    if (!current) return;
+    setRunning(true);
+    setActionError(null);
+    // Asking while the person clicks is what browsers allow; the answer only decides the extra notification.
+    if (typeof Notification !== "undefined" && Notification.permission === "default" && user?.preferences?.notifications !== false) {
+      void Notification.requestPermission().catch(() => undefined);
+    }
+    try {
+      const job = await client.post<Job>(
+        "/api/jobs",
+        { image_id: imageId, type: current.type, options: current.options },
+        { "Idempotency-Key": newIdempotencyKey() },
+      );
+      followed.current = job.id;
+      live.track([job]);
+    } catch (e) {
+      setActionError((e as Error).message);
+    } finally {
+      setRunning(false);
+    }
+  };
+
+  const act = async (job: Job, action: "cancel" | "retry") => {
+    setActionError(null);
+    try {
+      const updated = await client.post<Job>(`/api/jobs/${job.id}/${action}`);
+      if (updated?.id) {
+        if (action === "retry") followed.current = updated.id;
+        live.track([updated]);
+      }
+    } catch (e) {
+      setActionError((e as Error).message);
+    }
+  };
+
+  const save = async (path: string, filename: string) => {
+    setActionError(null);
+    try {
+      await download(client, path, filename);
+    } catch (e) {
+      setActionError((e as Error).message);
+    }
+  };
+
+  if (loadError) {
+    return (
+      <div className="page">
+        <p className="error" role="alert">
+          {loadError}
+        </p>
+        <Link href="/">Back to all images</Link>
+      </div>
+    );
+  }
+
+  const album = image?.album_id ? albums?.find((a) => a.id === image.album_id) : undefined;
+  const backHref = album ? `/albums/${album.id}` : "/";
+  const viewingModel = models?.find((m) => m.type === viewing?.type);
+  const name = image?.filename ?? "Image";
+
+  return (
+    <div className="page detail">
+      <nav className="crumbs" aria-label="Breadcrumb">
+        <Link href={backHref}>← {album ? album.name : "All images"}</Link>
+      </nav>
+      <header className="page-head">
+        <h1 title={name}>{name}</h1>
+        {image && (
+          <p className="meta">
+            {image.width} × {image.height} px · {formatBytes(image.size_bytes)}
+          </p>
+        )}
+      </header>
+      <div className="detail-body">
+        <div className="stage">
+          {viewing && image ? (
+            <Compare
+              key={viewing.id}
+              beforePath={`/api/images/${imageId}/original`}
+              afterPath={`/api/jobs/${viewing.id}/result`}
+              afterLabel={[viewingModel?.label ?? viewing.type, describeOptions(viewingModel, viewing.options)]
+                .filter((part) => part !== "—")
+                .join(", ")}
+              width={image.width}
+              height={image.height}
+              name={name}
+            />
+          ) : (
+            <div className="frame frame-large" style={image ? { aspectRatio: `${image.width} / ${image.height}` } : undefined}>
+              <AuthImage path={`/api/images/${imageId}/original`} alt={name} />
+            </div>
+          )}
+        </div>
+        <aside className="side">
+          <section className="panel" aria-label="Enhance">
+            <h2>Enhance</h2>
+            {modelsError && <p className="error" role="alert">{modelsError}</p>}
+            {models && current ? (
+              <TypeSelect models={models} value={current} onChange={setChoice} disabled={running} />
+            ) : (
+              !modelsError && <span className="spinner" role="status" aria-label="Loading types" />
+            )}
+            <button
+              type="button"
+              className="btn btn-primary btn-wide"
+              onClick={run}
+              disabled={running || !selectedModel?.available}
+            >
+              {running ? "Starting…" : "Run"}
+            </button>
+            {active && (
+              <div className="job-progress" aria-live="polite">
+                <div className="job-progress-text">
+                  <span>
+                    {models?.find((m) => m.type === active.type)?.label ?? active.type}:{" "}
+                    {active.status === "queued" ? "waiting to start…" : `${Math.round((active.progress ?? 0) * 100)}%`}
+                  </span>
+                  <button type="button" className="btn btn-small" onClick={() => act(active, "cancel")}>
+                    Cancel
+                  </button>
+                </div>
+                <progress
+                  max={1}
+                  value={active.status === "queued" ? undefined : active.progress ?? 0}
+                  aria-label="Enhancement progress"
+                />
+              </div>
+            )}
+            {jobs[0]?.status === "failed" && !active && (
+              <p className="error" role="alert">
+                The last enhancement failed: {errorText(jobs[0].error)}
+              </p>
+            )}
+            {actionError && (
+              <p className="error" role="alert">
+                {actionError}
+              </p>
+            )}
+          </section>
+          <section className="panel" aria-label="Download">
+            <h2>Download</h2>
+            <div className="actions">
+              <button
+                type="button"
+                className="btn btn-primary"
+                disabled={!viewing}
+                onClick={() =>
+                  viewing && save(`/api/jobs/${viewing.id}/result`, `${baseName(name)}-${viewing.type}.png`)
+                }
+              >
+                Download result
+              </button>
+              <button type="button" className="btn" onClick={() => save(`/api/images/${imageId}/original`, name)}>
+                Download original
+              </button>
+            </div>
+            {!viewing && <p className="hint">Run an enhancement to get a result.</p>}
+          </section>
+        </aside>
+      </div>
+      <section className="panel history-panel" aria-labelledby="history-title">
+        <h2 id="history-title">History</h2>
+        <JobHistory
+          jobs={jobs}
+          models={models ?? []}
+          viewing={viewing?.id ?? null}
+          onView={(job) => navigate(`/images/${imageId}?job=${job.id}`, { replace: true })}
+          onCancel={(job) => act(job, "cancel")}
+          onRetry={(job) => act(job, "retry")}
+        />
+      </section>
+    </div>
+  );
+}
