@@ -8,6 +8,7 @@ from .settings import Settings
 
 
 def main() -> None:
+    """Run the albums service until SIGINT/SIGTERM."""
     settings = Settings()
     configure_logging(settings.common, "albums")
     # Pillow's own guard, process-wide (set here, not on import, so that other code sharing a test process

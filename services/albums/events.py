@@ -19,6 +19,7 @@ def _correlation_id() -> str | None:
 
 
 def album_created(user_id: uuid.UUID, album: asyncpg.Record) -> Envelope:
+    """album.created, with the album's name."""
     return make_event(
         EventType.ALBUM_CREATED, AlbumEvent.model_validate({"album_id": album["id"], "name": album["name"]}),
         user_id=user_id, correlation_id=_correlation_id(),
@@ -26,6 +27,7 @@ def album_created(user_id: uuid.UUID, album: asyncpg.Record) -> Envelope:
 
 
 def album_deleted(user_id: uuid.UUID, album_id: uuid.UUID, *, with_images: bool) -> Envelope:
+    """album.deleted; `with_images` says whether its images went too (each has its image.deleted)."""
     return make_event(
         EventType.ALBUM_DELETED,
         AlbumEvent.model_validate({"album_id": album_id, "with_images": with_images}),
@@ -48,6 +50,7 @@ def _image_payload(image: asyncpg.Record) -> ImageEvent:
 
 
 def image_uploaded(image: asyncpg.Record) -> Envelope:
+    """image.uploaded, with the storage keys, format and displayed size."""
     return make_event(
         EventType.IMAGE_UPLOADED, _image_payload(image),
         user_id=image["user_id"], correlation_id=_correlation_id(),
@@ -55,6 +58,7 @@ def image_uploaded(image: asyncpg.Record) -> Envelope:
 
 
 def image_deleted(image: asyncpg.Record) -> Envelope:
+    """image.deleted, with the storage keys that were removed."""
     return make_event(
         EventType.IMAGE_DELETED, _image_payload(image),
         user_id=image["user_id"], correlation_id=_correlation_id(),

@@ -53,6 +53,7 @@ class Rejected(Exception):
 
 
 def too_large(limit: int) -> Rejected:
+    """The refusal of a file over the byte limit."""
     return Rejected(413, "too_large", f"file is larger than {limit // (1024 * 1024)} MB")
 
 

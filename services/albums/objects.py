@@ -15,14 +15,17 @@ log = structlog.get_logger(__name__)
 
 
 def original_key(user_id: uuid.UUID, image_id: uuid.UUID, extension: str) -> str:
+    """`originals/<user>/<image>.<ext>`: the uploaded bytes, as they came."""
     return f"originals/{user_id}/{image_id}.{extension}"
 
 
 def thumbnail_key(user_id: uuid.UUID, image_id: uuid.UUID) -> str:
+    """`thumbs/<user>/<image>.webp`: the thumbnail made at upload."""
     return f"thumbs/{user_id}/{image_id}.webp"
 
 
 def keys_of(rows: Iterable[asyncpg.Record]) -> list[str]:
+    """Both keys of each image row."""
     return [key for row in rows for key in (row["storage_key"], row["thumbnail_key"])]
 
 

@@ -35,6 +35,7 @@ def album_name(body: dict[str, Any]) -> str:
 
 
 def flag(request: web.Request, name: str) -> bool:
+    """A boolean query parameter (`true`/`1`/`false`/`0`, default false); anything else is 422."""
     value = request.query.get(name, "false").lower()
     if value not in ("true", "1", "false", "0"):
         raise ApiError(422, "invalid", f"{name} must be true or false")
@@ -43,6 +44,7 @@ def flag(request: web.Request, name: str) -> bool:
 
 @routes.get("/api/albums")
 async def list_albums(request: web.Request) -> web.Response:
+    """The caller's albums, newest first, each with its image count."""
     user_id = require_user(request)
     async with request.app[POOL].acquire() as conn:
         rows = await store.list_albums(conn, user_id)
@@ -51,6 +53,7 @@ async def list_albums(request: web.Request) -> web.Response:
 
 @routes.post("/api/albums")
 async def create_album(request: web.Request) -> web.Response:
+    """`{name}` → 201 album, and album.created."""
     user_id = require_user(request)
     name = album_name(await read_json(request))
     async with request.app[POOL].acquire() as conn, conn.transaction():
@@ -62,6 +65,7 @@ async def create_album(request: web.Request) -> web.Response:
 
 @routes.get("/api/albums/{id}")
 async def get_album(request: web.Request) -> web.Response:
+    """One of the caller's albums."""
     user_id = require_user(request)
     album_id = parse_uuid(request.match_info["id"], "album")
     async with request.app[POOL].acquire() as conn:
@@ -73,6 +77,7 @@ async def get_album(request: web.Request) -> web.Response:
 
 @routes.patch("/api/albums/{id}")
 async def rename_album(request: web.Request) -> web.Response:
+    """`{name}` → the renamed album."""
     user_id = require_user(request)
     album_id = parse_uuid(request.match_info["id"], "album")
     name = album_name(await read_json(request))

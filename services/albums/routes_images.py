@@ -71,6 +71,7 @@ async def list_images(request: web.Request) -> web.Response:
 
 @routes.get("/api/images/{id}")
 async def get_image(request: web.Request) -> web.Response:
+    """One of the caller's images, with its `storage_key` (the jobs service reads it)."""
     user_id = require_user(request)
     return json_response(store.image_json(await _own_image(request, user_id)))
 
@@ -117,6 +118,7 @@ async def update_image(request: web.Request) -> web.Response:
 
 @routes.delete("/api/images/{id}")
 async def delete_image(request: web.Request) -> web.Response:
+    """Delete the row with its image.deleted event, then its objects → 204."""
     user_id = require_user(request)
     image_id = parse_uuid(request.match_info["id"], "image")
     async with request.app[POOL].acquire() as conn, conn.transaction():
@@ -158,6 +160,7 @@ async def original(request: web.Request) -> web.Response:
 
 @routes.get("/api/images/{id}/thumbnail")
 async def thumbnail(request: web.Request) -> web.Response:
+    """The WebP thumbnail made at upload."""
     user_id = require_user(request)
     row = await _own_image(request, user_id)
     body = await _object(request, row["thumbnail_key"])

@@ -69,14 +69,17 @@ async def _read_capped(part: BodyPartReader, cap: int) -> bytes | None:
     """The part's bytes, or None when it is over `cap` (the rest is read and thrown away, never kept)."""
     chunks: list[bytes] = []
     size = 0
-    while chunk := await part.read_chunk(CHUNK):
-        size += len(chunk)
-        if size > cap:
-            chunks.clear()
-            while await part.read_chunk(CHUNK):
-                pass
-            return None
-        chunks.append(chunk)
+    try:
+        while chunk := await part.read_chunk(CHUNK):
+            size += len(chunk)
+            if size > cap:
+                chunks.clear()
+                while await part.read_chunk(CHUNK):
+                    pass
+                return None
+            chunks.append(chunk)
+    except (ValueError, HttpProcessingError) as exc:
+        raise ApiError(400, "invalid_multipart", f"malformed multipart body: {exc}"[:200]) from None
     return b"".join(chunks)
 
 

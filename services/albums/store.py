@@ -27,6 +27,7 @@ IMAGE_COLUMNS = (
 
 
 def album_json(row: asyncpg.Record) -> dict[str, Any]:
+    """The album shape of DESIGN.md."""
     return {
         "id": str(row["id"]),
         "name": row["name"],
@@ -36,6 +37,7 @@ def album_json(row: asyncpg.Record) -> dict[str, Any]:
 
 
 def image_json(row: asyncpg.Record) -> dict[str, Any]:
+    """The image shape of DESIGN.md, plus `storage_key`."""
     return {
         "id": str(row["id"]),
         "album_id": str(row["album_id"]) if row["album_id"] is not None else None,
@@ -58,11 +60,13 @@ class BadCursor(ValueError):
 
 
 def encode_cursor(created_at: datetime, image_id: uuid.UUID) -> str:
+    """An opaque cursor for the page after the image (created_at, id)."""
     raw = f"{created_at.isoformat()}|{image_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (created_at, id) position in a cursor; raises BadCursor."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, _, image_id = raw.partition("|")
@@ -78,6 +82,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 
 async def list_albums(conn: asyncpg.Connection, user_id: uuid.UUID) -> list[asyncpg.Record]:
+    """The user's albums, newest first."""
     return await conn.fetch(
         f"SELECT {ALBUM_COLUMNS} FROM albums.albums a WHERE a.user_id = $1 "
         "ORDER BY a.created_at DESC, a.id DESC",
@@ -88,6 +93,7 @@ async def list_albums(conn: asyncpg.Connection, user_id: uuid.UUID) -> list[asyn
 async def get_album(
     conn: asyncpg.Connection, user_id: uuid.UUID, album_id: uuid.UUID, *, lock: bool = False
 ) -> asyncpg.Record | None:
+    """The user's album (locked for update with `lock`), or None."""
     return await conn.fetchrow(
         f"SELECT {ALBUM_COLUMNS} FROM albums.albums a WHERE a.id = $1 AND a.user_id = $2"
         + (" FOR UPDATE OF a" if lock else ""),
@@ -96,6 +102,7 @@ async def get_album(
 
 
 async def insert_album(conn: asyncpg.Connection, user_id: uuid.UUID, name: str) -> asyncpg.Record:
+    """A new, empty album."""
     row = await conn.fetchrow(
         "INSERT INTO albums.albums (id, user_id, name) VALUES ($1, $2, $3) RETURNING id, name, created_at, "
         "0 AS image_count",
@@ -108,6 +115,7 @@ async def insert_album(conn: asyncpg.Connection, user_id: uuid.UUID, name: str) 
 async def rename_album(
     conn: asyncpg.Connection, user_id: uuid.UUID, album_id: uuid.UUID, name: str
 ) -> asyncpg.Record | None:
+    """The renamed album, or None if the user has no such album."""
     updated = await conn.fetchval(
         "UPDATE albums.albums SET name = $3, updated_at = clock_timestamp() WHERE id = $1 AND user_id = $2 "
         "RETURNING id",
@@ -124,6 +132,7 @@ async def delete_album(conn: asyncpg.Connection, user_id: uuid.UUID, album_id: u
 async def delete_album_images(
     conn: asyncpg.Connection, user_id: uuid.UUID, album_id: uuid.UUID
 ) -> list[asyncpg.Record]:
+    """Delete the album's images; returns the deleted rows (for events and object removal)."""
     return await conn.fetch(
         f"DELETE FROM albums.images WHERE album_id = $1 AND user_id = $2 RETURNING {IMAGE_COLUMNS}",
         album_id, user_id,
@@ -163,6 +172,7 @@ async def insert_image(
 async def get_image(
     conn: asyncpg.Connection, user_id: uuid.UUID, image_id: uuid.UUID
 ) -> asyncpg.Record | None:
+    """The user's image, or None."""
     return await conn.fetchrow(
         f"SELECT {IMAGE_COLUMNS} FROM albums.images WHERE id = $1 AND user_id = $2", image_id, user_id
     )
@@ -216,6 +226,7 @@ async def update_image(
 async def delete_image(
     conn: asyncpg.Connection, user_id: uuid.UUID, image_id: uuid.UUID
 ) -> asyncpg.Record | None:
+    """Delete the user's image; returns the deleted row, or None."""
     return await conn.fetchrow(
         f"DELETE FROM albums.images WHERE id = $1 AND user_id = $2 RETURNING {IMAGE_COLUMNS}",
         image_id, user_id,

@@ -1,0 +1,158 @@
+"""Object storage: the local folder and S3 (against a real moto S3 server in a subprocess), one contract."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.settings import CommonSettings
+from shared.storage import LocalStorage, NotFound, S3Storage, Storage, StorageError, open_storage
+
+BAD_KEYS = [
+    "",
+    "originals",
+    "../secret",
+    "originals/../../etc/passwd",
+    "originals/..",
+    "/etc/passwd",
+    "originals//x.png",
+    "originals/a b.png",
+    "originals/x.png/",
+    "Originals/x.png",
+    "originals/x\x00.png",
+    "originals\\..\\x.png",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """A moto S3 server in its own process, on a free port, for this module."""
+    port = _free_port()
+    executable = Path(sys.executable).with_name("moto_server")
+    process = subprocess.Popen(
+        [str(executable), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("moto_server did not start") from None
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def s3_settings(endpoint: str, bucket: str) -> CommonSettings:
+    return CommonSettings(
+        storage_backend="s3", s3_endpoint_url=endpoint, s3_bucket=bucket,
+        s3_access_key="testing", s3_secret_key="testing", s3_region="us-east-1",
+    )
+
+
+@pytest.fixture(params=["local", "s3"])
+async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
+    if request.param == "local":
+        local = CommonSettings(storage_backend="local", storage_path=tmp_path / "store")
+        backend: Storage = await open_storage(local)
+        assert isinstance(backend, LocalStorage)
+    else:
+        endpoint = request.getfixturevalue("moto_endpoint")
+        backend = await open_storage(s3_settings(endpoint, f"renovo-{uuid.uuid4().hex[:12]}"))
+        assert isinstance(backend, S3Storage)
+    yield backend
+    await backend.close()
+
+
+async def test_put_get_exists_delete(storage: Storage) -> None:
+    key = f"originals/{uuid.uuid4()}/{uuid.uuid4()}.png"
+    assert not await storage.exists(key)
+    with pytest.raises(NotFound):
+        await storage.get(key)
+    await storage.put(key, b"first", "image/png")
+    assert await storage.exists(key)
+    assert await storage.get(key) == b"first"
+    await storage.put(key, b"second version", "image/png")  # overwrite
+    assert await storage.get(key) == b"second version"
+    await storage.put("thumbs/u/empty.webp", b"", "image/webp")
+    assert await storage.get("thumbs/u/empty.webp") == b""
+    await storage.delete(key)
+    assert not await storage.exists(key)
+    with pytest.raises(NotFound):
+        await storage.get(key)
+    await storage.delete(key)  # deleting what is not there is not an error
+    await storage.check()
+
+
+async def test_large_object_roundtrip(storage: Storage) -> None:
+    data = bytes(range(256)) * 40_000  # 10 MB
+    await storage.put("results/u/job.png", data, "image/png")
+    assert await storage.get("results/u/job.png") == data
+
+
+@pytest.mark.parametrize("key", BAD_KEYS)
+async def test_keys_that_could_escape_are_refused(storage: Storage, key: str) -> None:
+    with pytest.raises(ValueError):
+        await storage.put(key, b"x", "text/plain")
+    with pytest.raises(ValueError):
+        await storage.get(key)
+    with pytest.raises(ValueError):
+        await storage.delete(key)
+    with pytest.raises(ValueError):
+        await storage.exists(key)
+
+
+async def test_local_writes_stay_inside_and_are_atomic(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    storage = LocalStorage(root)
+    for key in BAD_KEYS:
+        with pytest.raises(ValueError):
+            await storage.put(key, b"x", "text/plain")
+    await storage.put("originals/u/a.jpg", b"jpeg", "image/jpeg")
+    everything = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    # Only the object: no temporary files left beside it, nothing outside the root.
+    assert everything == ["store/originals/u/a.jpg"]
+
+
+async def test_s3_content_type_and_bucket_creation(moto_endpoint: str) -> None:
+    bucket = f"renovo-{uuid.uuid4().hex[:12]}"
+    storage = await open_storage(s3_settings(moto_endpoint, bucket))
+    assert isinstance(storage, S3Storage)
+    await storage.put("thumbs/u/i.webp", b"RIFF", "image/webp")
+    head = storage.client.head_object(Bucket=bucket, Key="thumbs/u/i.webp")
+    assert head["ContentType"] == "image/webp"
+    # Opening again finds the bucket (and its objects) in place.
+    again = await open_storage(s3_settings(moto_endpoint, bucket))
+    assert await again.get("thumbs/u/i.webp") == b"RIFF"
+
+
+async def test_s3_unreachable_is_a_storage_error() -> None:
+    storage = S3Storage(s3_settings(f"http://127.0.0.1:{_free_port()}", "renovo"))
+    started = time.monotonic()
+    with pytest.raises(StorageError):
+        await storage.check()
+    with pytest.raises(StorageError):
+        await storage.put("originals/u/x.png", b"x", "image/png")
+    assert time.monotonic() - started < 15
