@@ -29,7 +29,7 @@ class NotFound(KeyError):
 
 def check_key(key: str) -> str:
     # Keys are built by the services from ids; refuse anything that could climb out of the store.
-    if not KEY.match(key) or ".." in key.split("/"):
+    if not KEY.match(key) or any(part in (".", "..") for part in key.split("/")):
         raise ValueError(f"invalid storage key {key!r}")
     return key
 
