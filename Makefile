@@ -26,7 +26,12 @@ bench: install  ## benchmarks: models vs ncnn, old-photo quality, platform load
 weights: install  ## fetch the official BOPB checkpoints where this machine has internet
 	$(PY) scripts/fetch_weights.py
 
-install: $(STAMP)
+install: $(STAMP) weights/cache/scratch_net.pt
+
+# Renovo's own scratch detector, trained here on synthetic scratches (a few CPU minutes, once).
+weights/cache/scratch_net.pt: $(STAMP) services/inference/oldphoto/train_scratch.py services/inference/oldphoto/scratch_net.py
+	@echo "training the scratch detector (once; a few minutes)…"
+	$(PY) -m services.inference.oldphoto.train_scratch --out $@
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)

@@ -1,0 +1,69 @@
+"""Scratch detection: finds synthetic scratches, leaves clean photos alone; inpainting removes them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.synthetic_damage import Damaged
+from services.inference.oldphoto import scratch, scratch_net
+
+from .conftest import CASE_PHOTOS, clean_crop
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max(int((a | b).sum()), 1))
+
+
+# Measured IoU on the two test cases (256 px, seed 424242): net 0.767 / 0.711, classical 0.632 / 0.610.
+# Each bar sits well below the lower of its two, so retraining noise does not flip the test, and above what
+# a detector that marks lines everywhere (or nothing) would score. The net's bar is above the classical
+# detector's measured IoU: a net that regressed to classical quality fails.
+NET_MIN_IOU = 0.55
+CLASSICAL_MIN_IOU = 0.45
+MAX_CLEAN_FLAGGED = 0.05
+"""At most 5 % of a clean photo's pixels may be called scratches (measured: 2.0 % for the net on the
+children photo at 256 px — hair strands — 0.8 % for the classical detector; 1.1 % at most on the
+benchmark's full-size clean photos)."""
+
+
+@pytest.mark.skipif(not scratch_net.available(), reason="scratch net weights not installed")
+def test_net_finds_synthetic_scratches(case: Damaged) -> None:
+    mask, method = scratch.detect(case.damaged, "net")
+    assert method == "net"
+    assert iou(mask, case.scratch_mask) > NET_MIN_IOU
+
+
+def test_classical_detector_finds_synthetic_scratches(case: Damaged) -> None:
+    assert iou(scratch.detect_classical(case.damaged), case.scratch_mask) > CLASSICAL_MIN_IOU
+
+
+@pytest.mark.parametrize("name", CASE_PHOTOS)
+@pytest.mark.parametrize("method", ["auto", "classical"])
+def test_clean_photo_is_not_flagged_wholesale(name: str, method: str) -> None:
+    mask, _ = scratch.detect(clean_crop(name), method)
+    assert mask.mean() < MAX_CLEAN_FLAGGED
+
+
+def test_inpainting_brings_scratched_pixels_back_toward_the_clean_photo(case: Damaged) -> None:
+    m = case.scratch_mask
+    filled = scratch.inpaint(case.damaged, m)
+    before = np.abs(case.damaged[m].astype(int) - case.clean[m]).mean()
+    after = np.abs(filled[m].astype(int) - case.clean[m]).mean()
+    assert after < 0.7 * before
+    assert np.array_equal(filled[~scratch_dilated(m)], case.damaged[~scratch_dilated(m)])
+
+
+def scratch_dilated(mask: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+
+
+def test_tiled_probability_equals_whole_picture() -> None:
+    if not scratch_net.available():
+        pytest.skip("scratch net weights not installed")
+    rgb = clean_crop("ADE_val_00000114.jpg", 160)
+    whole = scratch_net.probability(rgb, tile=1024)
+    tiled = scratch_net.probability(rgb, tile=64)
+    np.testing.assert_allclose(tiled, whole, atol=1e-4)
