@@ -105,7 +105,7 @@ def _wait_http(url: str, timeout: float, procs: list[subprocess.Popen[bytes]], a
     while time.monotonic() < deadline:
         for p in procs:
             if p.poll() is not None:
-                raise LaunchError(f"{' '.join(map(str, p.args))} exited with status {p.returncode} while starting")
+                raise LaunchError(f"{p.args!r} exited with status {p.returncode} while starting")
         try:
             with urllib.request.urlopen(url, timeout=1) as response:
                 if response.status == 200:

@@ -60,9 +60,10 @@ async def dead_letters(settings: CommonSettings, queue: str, *, requeue: bool, l
             message = await dead.get(no_ack=False, fail=False)
             if message is None:
                 break
-            death = (message.headers or {}).get("x-death") or [{}]
+            deaths: Any = (message.headers or {}).get("x-death") or [{}]
+            first = deaths[0] if isinstance(deaths, list) and deaths else {}
             seen.append({"message_id": message.message_id, "type": message.type or message.routing_key,
-                         "reason": death[0].get("reason") if isinstance(death[0], dict) else None,
+                         "reason": first.get("reason") if isinstance(first, dict) else None,
                          "body": message.body[:300].decode(errors="replace")})
             if requeue and message.type:
                 await exchange.publish(

@@ -77,7 +77,8 @@ async def list_jobs(
     before: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[asyncpg.Record]:
-    where, args = ["user_id = $1"], [user_id]
+    where: list[str] = ["user_id = $1"]
+    args: list[Any] = [user_id]
 
     def add(clause: str, value: Any) -> None:
         args.append(value)
