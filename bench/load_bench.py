@@ -78,6 +78,26 @@ class Session:
         return end - start
 
 
+async def breakdown(database_url: str, n: int) -> None:
+    """Where a job's time goes, from the jobs service's own timestamps (same clock, one database)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT extract(epoch FROM started_at - requested_at) AS wait, "
+            "extract(epoch FROM finished_at - started_at) AS run FROM jobs.jobs "
+            "WHERE status = 'completed' ORDER BY created_at DESC LIMIT $1", n)
+    finally:
+        await conn.close()
+    wait = [float(r["wait"]) for r in rows]
+    run = [float(r["run"]) for r in rows]
+    print("  hops (medians): request recorded → worker started "
+          f"{statistics.median(wait) * 1000:.1f} ms (outbox relay, broker, worker pick-up, job.started back); "
+          f"started → completion recorded {statistics.median(run) * 1000:.1f} ms (storage read, decode, "
+          "encode, storage write, job.completed back)")
+
+
 def photo_bytes(target: int = 500_000) -> bytes:
     rng = np.random.default_rng(0)
     side = 900
@@ -93,7 +113,7 @@ def photo_bytes(target: int = 500_000) -> bytes:
     return out.getvalue()
 
 
-async def run(args: argparse.Namespace, base: str, pids: dict[str, int]) -> None:
+async def run(args: argparse.Namespace, base: str, pids: dict[str, int], database_url: str) -> None:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as http:
         s = Session(http, base)
         await s.signup()
@@ -107,6 +127,7 @@ async def run(args: argparse.Namespace, base: str, pids: dict[str, int]) -> None
         print(f"\nsequential `none` jobs, POST → WebSocket completion, n={len(seq)}:")
         print(f"  median {statistics.median(seq) * 1000:.1f} ms   p95 {pct(seq, 95) * 1000:.1f} ms   "
               f"max {max(seq) * 1000:.1f} ms")
+        await breakdown(database_url, args.jobs)
 
         print(f"\nopen-loop job submission, {args.seconds:.0f} s per rate:")
         print(f"  {'rate/s':>7} {'sent':>6} {'done':>6} {'lost':>5} {'p50 ms':>8} {'p95 ms':>8} {'achieved/s':>11}")
@@ -163,7 +184,7 @@ def main() -> None:
     args = parser.parse_args()
     with bench_platform({"RENOVO_INFERENCE_FAMILIES": "none"}) as platform:
         pids = {name: p.pid for name, p in platform.processes.items()}
-        asyncio.run(run(args, platform.url, pids))
+        asyncio.run(run(args, platform.url, pids, platform.env["RENOVO_DATABASE_URL"]))
 
 
 if __name__ == "__main__":

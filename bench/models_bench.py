@@ -1,0 +1,249 @@
+"""Time per input megapixel of our PyTorch path against ncnn's CPU runtime, same image, same threads.
+
+    python bench/models_bench.py                    # RealSR x4, CUNet 2x, UpConv7 photo 2x on the CPU
+    python bench/models_bench.py --threads 2 --repeats 3 --compile
+    python bench/models_bench.py --device cuda      # fp16 autocast, MP/s and share of the GPU's peak
+    python bench/models_bench.py --large            # peak RSS of a 4000×3000 `sr` run (long on a CPU)
+    python bench/models_bench.py --large-dry        # the same pipeline with a nearest-×4 network (minutes)
+
+Every variant runs the whole picture as one tile through services.inference.tiling (so it includes padding,
+blending and the uint8 conversion) except `ncnn whole`, which is ncnn's runtime alone on the padded picture:
+the reference of the ratio column. Variants are interleaved and the best of `--repeats` is kept, so a busy
+machine slows all of them alike. PSNR is against ncnn's output, in 8-bit levels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from services.inference.descriptor import ModelDescriptor  # noqa: E402
+from services.inference.device import Precision  # noqa: E402
+from services.inference.engines.base import RunContext  # noqa: E402
+from services.inference.imageio import decode, to_planes  # noqa: E402
+from services.inference.models import load_model, model_path  # noqa: E402
+from services.inference.ncnn_net import NcnnNetwork  # noqa: E402
+from services.inference.tiling import default_border, upscale  # noqa: E402
+
+IMAGES = (ROOT.parent / "shared" / "images").resolve()
+LARGE = IMAGES / "edge" / "large_4000x3000_smooth_noise.jpg"
+# (model id, picture, input side on the CPU): sizes as in MODELS.md, small enough for 2 busy cores.
+MODELS = [
+    ("REALSR_DF2K_UP4X", "photo/OST_009.png", 128),
+    ("WAIFU2X_CUNET_UP2X", "anime/renpy_bg_uni_320x180_q25.jpg", 176),
+    ("WAIFU2X_PHOTO_UP2X", "photo/OST_009.png", 256),
+]
+Variant = Callable[[], np.ndarray]
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def ncnn_whole(runner: NcnnNetwork, desc: ModelDescriptor, image: np.ndarray) -> np.ndarray:
+    """ncnn alone on the padded picture (the same padding the tiling engine gives a single tile)."""
+    x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255.0
+    height, width = image.shape[:2]
+    m, pad = desc.size_multiple, desc.pad
+    extra_h = (-(height + 2 * pad)) % m + max(0, desc.min_size - (height + 2 * pad))
+    extra_w = (-(width + 2 * pad)) % m + max(0, desc.min_size - (width + 2 * pad))
+    x = F.pad(x, (pad, pad + extra_w, pad, pad + extra_h), mode=default_border(desc))
+    y = runner(x)
+    skip, s = desc.scale * (desc.pad - desc.crop), desc.scale
+    y = y[0, :, skip : skip + s * height, skip : skip + s * width]
+    return (y.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def variants(model_id: str, image: np.ndarray, args: argparse.Namespace) -> dict[str, Variant]:
+    device = torch.device(args.device)
+    net, desc = load_model(model_id, str(device))
+    big = max(image.shape[:2]) + 64  # one tile: compare kernels, not tiling
+    ctx = RunContext(device=str(device))
+
+    def torch_run(channels_last: bool, precision: Precision, module: torch.nn.Module = net) -> Variant:
+        def run() -> np.ndarray:
+            layout = torch.channels_last if channels_last else torch.contiguous_format
+            net.to(memory_format=layout)  # type: ignore[call-overload]  # the stub lacks memory_format
+            return upscale(
+                module, desc, image, ctx, tile=big, channels_last=channels_last, precision=precision
+            )
+
+        return run
+
+    result: dict[str, Variant] = {}
+    if device.type == "cpu":
+        runner = NcnnNetwork(model_path(model_id), model_id, args.threads)
+        result["ncnn whole"] = lambda: ncnn_whole(runner, desc, image)
+        result["torch fp32 NCHW"] = torch_run(False, "fp32")
+        result["torch fp32 channels-last"] = torch_run(True, "fp32")
+        if torch.ops.mkldnn._is_mkldnn_bf16_supported():
+            result["torch bf16 channels-last"] = torch_run(True, "bf16")
+        result["ncnn via our tiling"] = lambda: upscale(
+            runner, desc, image, ctx, tile=big, channels_last=False
+        )
+    else:
+        result["torch fp32 channels-last"] = torch_run(True, "fp32")
+        result["torch fp16 autocast cl"] = torch_run(True, "fp16")
+    if args.compile:
+        compiled = torch.compile(net)
+        result["torch.compile cl " + ("fp32" if device.type == "cpu" else "fp16")] = torch_run(
+            True,
+            "fp32" if device.type == "cpu" else "fp16",
+            compiled,  # type: ignore[arg-type]
+        )
+    return result
+
+
+def conv_flops_per_input_pixel(model_id: str, device: str) -> float:
+    """Multiply-adds ×2 of every (de)convolution and linear layer per input pixel, counted by hooks on 64²."""
+    net, desc = load_model(model_id, device)
+    total = [0.0]
+
+    def hook(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        if isinstance(module, torch.nn.Conv2d):  # each output element: C_in/groups·kh·kw multiply-adds
+            taps = inputs[0].shape[1] // module.groups * module.kernel_size[0] * module.kernel_size[1]
+            total[0] += 2.0 * output.numel() * taps
+        elif isinstance(module, torch.nn.ConvTranspose2d):  # each input element scatters C_out/groups·kh·kw
+            taps = output.shape[1] // module.groups * module.kernel_size[0] * module.kernel_size[1]
+            total[0] += 2.0 * inputs[0].numel() * taps
+        elif isinstance(module, torch.nn.Linear):
+            total[0] += 2.0 * output.numel() * module.in_features
+
+    handles = [m.register_forward_hook(hook) for m in net.modules()]
+    covered = 256  # input pixels per side that the output covers; the network's own crop comes on top
+    with torch.inference_mode():
+        net(torch.rand(1, 3, covered + 2 * desc.crop, covered + 2 * desc.crop, device=device))
+    for handle in handles:
+        handle.remove()
+    return total[0] / (covered * covered)
+
+
+def bench_models(args: argparse.Namespace) -> None:
+    torch.set_num_threads(args.threads)
+    print(
+        f"torch {torch.__version__}, {args.threads} thread(s), device {args.device}, best of {args.repeats}"
+    )
+    header = f"{'model':30} {'variant':28} {'input':>9} {'s/MP':>8} {'MP/s':>8} {'vs ncnn':>8} {'PSNR dB':>8}"
+    # s/MP and MP/s: best round; vs ncnn: median over rounds of the time / ncnn's time in that round.
+    print(header + ("" if args.device == "cpu" else f" {'% peak':>7}"))
+    for model_id, picture, side in MODELS:
+        side = args.size or (side if args.device == "cpu" else 1024)
+        planes = to_planes(decode(IMAGES / picture))
+        image = np.ascontiguousarray(planes.rgb[:side, :side])
+        runs = variants(model_id, image, args)
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        outputs: dict[str, np.ndarray] = {}
+        for _ in range(args.repeats):  # interleaved: load changes hit every variant alike
+            for name, run in runs.items():
+                if args.device != "cpu":
+                    torch.cuda.synchronize()
+                start = time.perf_counter()
+                outputs[name] = run()
+                times[name].append(time.perf_counter() - start)
+        megapixels = image.shape[0] * image.shape[1] / 1e6
+        reference = times.get("ncnn whole")
+        ref_out = outputs.get("ncnn whole", next(iter(outputs.values())))
+        flops = conv_flops_per_input_pixel(model_id, args.device) if args.device != "cpu" else 0.0
+        for name in runs:
+            seconds = min(times[name])
+            # Paired ratio: each round against ncnn's time in the same round, median over rounds. On a shared
+            # machine this is steadier than a ratio of two best times taken minutes apart.
+            paired = [t / r for t, r in zip(times[name], reference, strict=True)] if reference else []
+            ratio = f"{float(np.median(paired)):8.2f}" if paired else f"{'—':>8}"
+            size = f"{image.shape[1]}x{image.shape[0]}"
+            line = (
+                f"{model_id:30} {name:28} {size:>9} {seconds / megapixels:8.2f} "
+                f"{megapixels / seconds:8.3f} {ratio} {psnr(outputs[name], ref_out):8.1f}"
+            )
+            if flops:
+                line += f" {100 * flops * megapixels * 1e6 / seconds / (args.peak_tflops * 1e12):6.1f}%"
+            print(line, flush=True)
+
+
+def large_child(dry: bool, backend: str, threads: int) -> None:
+    """The measured run (in its own process): decode → `sr` x4 engine → PNG, as the worker does it."""
+    torch.set_num_threads(threads)
+    from services.inference.engines.realsr import RealSREngine
+    from services.inference.imageio import encode_png
+    from services.inference.models import descriptor
+
+    loader = None
+    if dry:  # the whole pipeline's memory (canvas, band, encode) without RRDBNet's compute
+
+        class Nearest(torch.nn.Module):
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return F.interpolate(x, scale_factor=4, mode="nearest")
+
+        def loader(model_id: str, device: str) -> tuple[torch.nn.Module, ModelDescriptor]:
+            return Nearest(), descriptor(model_id)
+
+    engine = RealSREngine(backend=backend, loader=loader, threads=threads)  # type: ignore[arg-type]
+    result = engine.run(decode(LARGE), "sr", {"scale": 4}, RunContext())
+    data = encode_png(result.image)
+    width, height = result.image.size
+    print(f"output {width}x{height}, {len(data) / 1e6:.0f} MB PNG, tiles {engine.last_stats}")
+
+
+def bench_large(args: argparse.Namespace) -> None:
+    command = [
+        sys.executable,
+        __file__,
+        "--large-child",
+        "--backend",
+        args.backend,
+        "--threads",
+        str(args.threads),
+    ]
+    if args.large_dry:
+        command.append("--dry")
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory():
+        subprocess.run(command, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # Linux: KiB, largest child
+    label = "nearest-x4 stand-in (pipeline only)" if args.large_dry else f"RealSR x4, {args.backend} backend"
+    print(
+        f"4000x3000 sr x4, {label}: {time.perf_counter() - start:.0f} s, peak RSS {peak_kib / 2**20:.2f} GiB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--size", type=int, help="input side for every model (default per model)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--compile", action="store_true", help="add torch.compile variants (slow to compile)")
+    parser.add_argument("--peak-tflops", type=float, default=989.0, help="dense fp16 peak (H100 SXM: 989)")
+    parser.add_argument("--large", action="store_true", help="peak RSS of a real 4000x3000 sr run")
+    parser.add_argument("--large-dry", action="store_true", help="the same with a nearest-x4 stand-in")
+    parser.add_argument("--backend", choices=("torch", "ncnn"), default="torch", help="backend of --large")
+    parser.add_argument("--large-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--dry", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.large_child:
+        large_child(args.dry, args.backend, args.threads)
+    elif args.large or args.large_dry:
+        bench_large(args)
+    else:
+        bench_models(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Which engine serves each family, and which families this process serves.
+
+The worker and the CLI build one `Registry` at their entry point (with the families from
+`RENOVO_INFERENCE_FAMILIES` or the command line) and ask it for engines by family.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from shared.enhancements import FAMILIES
+
+from .engines.base import Availability, Engine, EngineResult, RunContext
+from .engines.identity import IdentityEngine
+from .engines.realsr import RealSREngine
+from .engines.upscaling import Backend
+from .engines.waifu2x import Waifu2xEngine
+
+# The `bopb` family (old-photo restoration) is written by another engineer. Its module must expose an Engine
+# subclass named `OldPhotoEngine` taking no arguments; until it does, the family is listed as unavailable
+# with the import error as the reason, and the other families work.
+BOPB_MODULE = "services.inference.engines.oldphoto"
+BOPB_CLASS = "OldPhotoEngine"
+
+
+class Unavailable(Engine):
+    """Stands in for a family that cannot run here; `availability()` says why."""
+
+    def __init__(self, family: str, reason: str) -> None:
+        self.family = family  # type: ignore[misc]  # per-instance family for placeholders
+        self.reason = reason
+
+    def availability(self) -> Availability:
+        return Availability(False, self.family, self.reason)
+
+    def run(
+        self, image: Image.Image, type_name: str, options: dict[str, Any], ctx: RunContext
+    ) -> EngineResult:
+        raise RuntimeError(f"engine family {self.family!r} is unavailable: {self.reason}")
+
+
+def _load_bopb() -> Engine:
+    try:
+        module = importlib.import_module(BOPB_MODULE)
+        factory: Callable[[], Engine] = getattr(module, BOPB_CLASS)
+        return factory()
+    except Exception as exc:  # any failure to import or build it only disables this family
+        return Unavailable("bopb", f"{BOPB_MODULE}.{BOPB_CLASS} could not be loaded: {exc}")
+
+
+@dataclass
+class Registry:
+    """Engines by family, restricted to the families this process serves."""
+
+    families: tuple[str, ...] = FAMILIES
+    backend: Backend = "torch"
+    threads: int | None = None
+    _engines: dict[str, Engine] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.families) - set(FAMILIES))
+        if unknown:
+            raise ValueError(f"unknown engine families {unknown}; expected some of {list(FAMILIES)}")
+        self.families = tuple(f for f in FAMILIES if f in self.families)
+
+    def engine(self, family: str) -> Engine:
+        """The (lazily built, then cached) engine of a family this process serves."""
+        if family not in self.families:
+            raise KeyError(f"this process does not serve family {family!r} (serving {list(self.families)})")
+        if family not in self._engines:
+            self._engines[family] = self._build(family)
+        return self._engines[family]
+
+    def _build(self, family: str) -> Engine:
+        if family == "none":
+            return IdentityEngine()
+        if family == "realsr":
+            return RealSREngine(backend=self.backend, threads=self.threads)
+        if family == "waifu2x":
+            return Waifu2xEngine(backend=self.backend, threads=self.threads)
+        if family == "bopb":
+            return _load_bopb()
+        return Unavailable(family, "no engine is registered for this family")
+
+    def availability(self) -> dict[str, Availability]:
+        """Each served family's availability (what GET /api/models reports as installed)."""
+        return {family: self.engine(family).availability() for family in self.families}
+
+
+def parse_families(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    """`RENOVO_INFERENCE_FAMILIES`-style input ("realsr,waifu2x", a list, or empty/None for all)."""
+    if value is None:
+        return FAMILIES
+    items = value.split(",") if isinstance(value, str) else list(value)
+    chosen = tuple(item.strip() for item in items if item.strip())
+    return chosen or FAMILIES

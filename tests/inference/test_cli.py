@@ -1,0 +1,55 @@
+"""`renovo restore` on real files: outputs, one-line errors, exit status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from services.inference.cli import main
+
+
+def test_none_writes_oriented_pngs_into_a_folder(images: Path, tmp_path: Path) -> None:
+    inputs = [images / "edge" / "exif_orientation6.jpg", images / "edge" / "cmyk.jpg"]
+    assert main(["restore", *map(str, inputs), "-o", str(tmp_path / "out"), "--type", "none"]) == 0
+    with Image.open(tmp_path / "out" / "exif_orientation6.png") as result:
+        assert result.format == "PNG" and result.size == (48, 64)
+    assert (tmp_path / "out" / "cmyk.png").is_file()
+
+
+def test_bad_files_fail_clearly_and_the_rest_go_on(
+    images: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inputs = [
+        images / "edge" / "fake.png",
+        images / "edge" / "tiny_3x2.jpg",
+        images / "edge" / "truncated.jpg",
+    ]
+    status = main(["restore", *map(str, inputs), "-o", str(tmp_path), "--type", "none"])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "fake.png: not a recognised image file" in err and "truncated.jpg: image file is damaged" in err
+    assert "2 of 3 input(s) failed" in err
+    assert (tmp_path / "tiny_3x2.png").is_file() and not (tmp_path / "fake.png").exists()
+
+
+def test_missing_file_and_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["restore", str(tmp_path / "nope.png"), "-o", str(tmp_path / "x.png"), "--type", "none"]) == 1
+    assert main(["restore", "a.png", "-o", "b.png", "--type", "sr", "--scale", "5"]) == 2
+    assert main(["restore", "a.png", "-o", "b.png", "--type", "sr", "--noise", "1"]) == 2
+    assert "unknown option" in capsys.readouterr().err
+
+
+@pytest.mark.models
+def test_sr2d_with_the_real_model(images: Path, tmp_path: Path) -> None:
+    source = tmp_path / "small.png"
+    with Image.open(images / "anime" / "renpy_lucy_happy.png") as art:
+        art.crop((150, 100, 182, 124)).save(source)  # RGBA, 32×24, sprite edge
+    target = tmp_path / "big.png"
+    status = main(
+        ["restore", str(source), "-o", str(target), "--type", "sr2d", "--scale", "2", "--noise", "1"]
+    )
+    assert status == 0
+    with Image.open(target) as result:
+        assert result.size == (64, 48) and result.mode == "RGBA"
