@@ -114,7 +114,8 @@ async def wait_for(ws: aiohttp.ClientWebSocketResponse, job_id: str, types: set[
                     return seen
 
 
-async def run_real_model_job(user: Client, type_: str, options: dict[str, Any], expected_scale: int) -> None:
+async def run_real_model_job(user: Client, type_: str, options: dict[str, Any], expected_scale: int
+                             ) -> dict[str, Any]:
     """Upload a small real photo crop, run a model job on it through the platform, check the result's size."""
     import io
 
@@ -141,3 +142,5 @@ async def run_real_model_job(user: Client, type_: str, options: dict[str, Any], 
     r = await user.request("GET", f"/api/jobs/{job['id']}/result")
     result = Image.open(io.BytesIO(await r.read()))
     assert result.size == (crop.width * expected_scale, crop.height * expected_scale)
+    assert job["engine"] == models[type_]["engine"] or job["engine"].startswith(models[type_]["engine"])
+    return job

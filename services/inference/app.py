@@ -20,7 +20,8 @@ WORKER = web.AppKey("worker", Worker)
 def _worker(settings: Settings):  # type: ignore[no-untyped-def]
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         metrics.initialise(settings.families, settings.device)
-        registry = Registry(families=settings.families, threads=settings.threads or None)
+        registry = Registry(families=settings.families, backend=settings.resolved_backend(),
+                            threads=settings.threads or None)
         worker = Worker(settings, app[service.BUS], app[service.STORAGE], registry)
         await worker.start()
         app[WORKER] = worker

@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument(
         "--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto", help="autocast dtype"
     )
+    admin = commands.add_parser("admin", help="operator commands: queues, dead letters, a user's jobs",
+                                add_help=False)
+    admin.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -71,6 +74,11 @@ def _destinations(inputs: Sequence[Path], output: Path) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `renovo` console script; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["admin"]:
+        from services.jobs.admin import main as admin_main
+
+        return admin_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         options = _options(args)

@@ -8,6 +8,7 @@ handling and cancellation for it, so only the convolutions change hands.
 from __future__ import annotations
 
 import importlib.util
+import time
 from pathlib import Path
 
 import torch
@@ -22,10 +23,13 @@ class NcnnNetwork:
     """Callable N×3×H×W float tensor → raw output tensor, computed by ncnn one batch item at a time."""
 
     def __init__(self, param_path: Path, model_id: str, threads: int | None = None) -> None:
+        from .metrics import MODEL_LOAD
         from .ncnn_backend import NcnnRunner
 
         self.model_id = model_id
+        started = time.perf_counter()
         self.runner = NcnnRunner(param_path, model_id, threads or torch.get_num_threads())
+        MODEL_LOAD.labels(model_id).observe(time.perf_counter() - started)
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         outputs = [

@@ -31,7 +31,8 @@ def process(
 ) -> Processed:
     """Raises InputError for pictures that cannot be processed and Cancelled when asked to stop."""
     image = decode(data)
-    ctx = RunContext(progress=progress, cancelled=cancelled, device=device, tile=tile)
+    ctx = RunContext(progress=progress, cancelled=cancelled, device=device, tile=tile,
+                     extra={"family": engine.family})
     ctx.check_cancelled()
     result = engine.run(image, type_name, options, ctx)
     png = encode_png(result.image)

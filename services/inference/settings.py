@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     families: Annotated[tuple[str, ...], NoDecode] = FAMILIES
     """Engine families this worker serves (`RENOVO_INFERENCE_FAMILIES=none,realsr`)."""
     device: str = "cpu"
+    backend: Literal["auto", "torch", "ncnn"] = "auto"
+    """Runtime of the ncnn-shipped upscalers (sr, sr2d): `auto` takes ncnn's own runtime on the CPU, where it
+    is 1.2–2x faster than PyTorch fp32 with the same output (bench/models_bench.py), and PyTorch on CUDA."""
     concurrency: int = 1
     """Model jobs run at once by this process (each uses `threads` CPU threads or the GPU)."""
     light_concurrency: int = 8
@@ -35,6 +38,15 @@ class Settings(BaseSettings):
     """On SIGTERM, how long running jobs may finish before they are handed back to the queue."""
     instance: str = ""
     common: CommonSettings = Field(default_factory=CommonSettings)
+
+    def resolved_backend(self) -> Literal["torch", "ncnn"]:
+        if self.backend != "auto":
+            return self.backend
+        import importlib.util
+
+        if self.device == "cpu" and importlib.util.find_spec("ncnn") is not None:
+            return "ncnn"
+        return "torch"
 
     @field_validator("families", mode="before")
     @classmethod

@@ -41,6 +41,7 @@ from .device import (
     round_up,
 )
 from .engines.base import RunContext
+from .metrics import OOM_RETRIES, TILES
 
 Network = Callable[[torch.Tensor], torch.Tensor]
 Border = Literal["replicate", "reflect"]
@@ -159,7 +160,8 @@ def upscale(
     while True:
         try:
             stats.tile, stats.batch = tile, batch
-            return _render(
+            tiles_before = stats.tiles
+            result = _render(
                 net,
                 desc,
                 source,
@@ -174,6 +176,8 @@ def upscale(
                 stats,
                 quantise,
             )
+            TILES.labels(_family(ctx, desc)).inc(stats.tiles - tiles_before)
+            return result
         except Exception as exc:  # only OOM is retried; everything else goes up unchanged
             if not is_out_of_memory(exc):
                 raise
@@ -186,6 +190,12 @@ def upscale(
             else:
                 raise
             stats.oom_retries += 1
+            OOM_RETRIES.labels(_family(ctx, desc)).inc()
+
+
+def _family(ctx: RunContext, desc: ModelDescriptor) -> str:
+    """The metrics label: the engine family the worker put in the context (the architecture otherwise)."""
+    return str(ctx.extra.get("family", desc.arch))
 
 
 def _render(
