@@ -121,7 +121,9 @@ class Relay:
             await asyncio.gather(
                 *(self.bus.publish(Envelope.model_validate_json(r["body"]), body=r["body"].encode()) for r in rows)
             )
-            await conn.execute(f'DELETE FROM "{self.schema}".outbox WHERE id = ANY($1::uuid[])', [r["id"] for r in rows])
+            await conn.execute(
+                f'DELETE FROM "{self.schema}".outbox WHERE id = ANY($1::uuid[])', [r["id"] for r in rows]
+            )
         return len(rows)
 
     async def _update_stats(self) -> None:

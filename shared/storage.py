@@ -48,10 +48,10 @@ class Storage(ABC):
     @abstractmethod
     async def exists(self, key: str) -> bool: ...
 
-    async def check(self) -> None:
+    async def check(self) -> None:  # noqa: B027  (optional hook)
         """Raise if the backend is unreachable (used by /readyz)."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027  (optional hook; most backends hold nothing to close)
         return None
 
 

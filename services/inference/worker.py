@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from shared.bus import Bus, Delivery, Outcome
 from shared.enhancements import OptionError, get_type
-from shared.events import EventType, Envelope, JobRequested, JobStatus, job_requested, make_event
+from shared.events import Envelope, EventType, JobRequested, JobStatus, job_requested, make_event
 from shared.storage import NotFound, Storage
 
 from .engines.base import Cancelled, InputError

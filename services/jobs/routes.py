@@ -188,7 +188,8 @@ async def retry_job(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn, conn.transaction():
         row = await _own_job(request, for_update=True, conn=conn)
         if row["status"] not in ("failed", "cancelled"):
-            raise ApiError(409, "not_retryable", f"only failed or cancelled jobs can be retried (it is {row['status']})")
+            raise ApiError(409, "not_retryable",
+                           f"only failed or cancelled jobs can be retried (it is {row['status']})")
         updated = await lifecycle.requeue(conn, row, ("failed", "cancelled"), _correlation_id())
     return json_response(store.job_json(updated or row), status=202)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +14,6 @@ import pytest
 from services.launcher import Platform
 from shared.settings import CommonSettings
 from tests.conftest import IMAGES
-
 from tests.platform_fixtures import Client, wait_for
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,6 @@ import pytest
 from PIL import Image
 
 from tests.conftest import IMAGES
-
 from tests.platform_fixtures import Client, wait_for
 
 pytestmark = pytest.mark.e2e

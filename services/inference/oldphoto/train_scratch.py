@@ -4,7 +4,8 @@ Development tool, not used at run time. The backgrounds are the real old photos 
 ../shared/images/old (grain, fading, real paper texture) — deliberately not the clean photos of
 ../shared/images/photo, which the benchmark scores on, so the benchmark's mask IoU is measured on pictures
 the net never saw. The damage itself comes from bench/synthetic_damage.py with seeds disjoint from the
-benchmark's. `make install` runs it once (weights/cache/scratch_net.pt); the defaults take 1500 steps, 11 minutes on 2 CPU cores
+benchmark's. `make install` runs it once (weights/cache/scratch_net.pt); the defaults take 1500 steps,
+11 minutes on 2 CPU cores
 shared with other work, 2–3 minutes on idle ones (final loss ≈ 0.19; IoU 0.77 on held-out damaged old
 photos, 0.63 on the benchmark's photos).
 """
