@@ -1,0 +1,40 @@
+"""`make run`'s launcher: a missing PostgreSQL or RabbitMQ is explained with the command that starts it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from services.launcher import ROOT, LaunchError, check_dependencies, free_port, render_nginx
+
+
+@pytest.mark.parametrize("which", ["RENOVO_DATABASE_URL", "RENOVO_AMQP_URL"])
+def test_missing_dependency_names_the_fix(which: str) -> None:
+    port = free_port()  # nothing listens there
+    url = {"RENOVO_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/renovo",
+           "RENOVO_AMQP_URL": f"amqp://guest:guest@127.0.0.1:{port}/"}[which]
+    with pytest.raises(LaunchError) as info:
+        check_dependencies({which: url})
+    message = str(info.value)
+    assert f"127.0.0.1:{port}" in message and "docker compose -f deploy/docker-compose.yml up -d" in message
+    assert "apt-get install" in message
+
+
+def test_make_run_entry_prints_a_clear_error_not_a_traceback() -> None:
+    port = free_port()
+    env = {"RENOVO_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/renovo", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "services.launcher"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1
+    assert "PostgreSQL is not reachable" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_gateway_config_renders_every_placeholder(tmp_path: object) -> None:
+    from pathlib import Path
+
+    conf = render_nginx(Path(str(tmp_path)), "127.0.0.1", 8080,
+                        {"auth": 1, "albums": 2, "jobs": 3, "notifier": 4, "inference": 5}, ROOT / "web/dist")
+    text = conf.read_text()
+    assert "{{" not in text and "listen 127.0.0.1:8080" in text and "server 127.0.0.1:3" in text
