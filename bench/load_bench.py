@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import os
 import json
 import statistics
 import sys
@@ -98,6 +99,28 @@ async def breakdown(database_url: str, n: int) -> None:
           "encode, storage write, job.completed back)")
 
 
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """User+system CPU seconds of each platform process and of the broker and database servers."""
+    import subprocess
+
+    found = dict(pids)
+    for name, pattern in (("postgres", "postgres"), ("rabbitmq", "beam.smp")):
+        out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+        for i, pid in enumerate(out):
+            found[f"{name}#{i}"] = int(pid)
+    ticks = os.sysconf("SC_CLK_TCK")
+    result: dict[str, float] = {}
+    for name, pid in found.items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            # utime, stime, cutime, cstime: children count for postgres backends and nginx workers.
+            result[name.split("#")[0]] = result.get(name.split("#")[0], 0.0) + sum(
+                int(x) for x in fields[11:15]) / ticks
+        except (OSError, IndexError):
+            pass
+    return result
+
+
 def photo_bytes(target: int = 500_000) -> bytes:
     rng = np.random.default_rng(0)
     side = 900
@@ -129,6 +152,8 @@ async def run(args: argparse.Namespace, base: str, pids: dict[str, int], databas
               f"max {max(seq) * 1000:.1f} ms")
         await breakdown(database_url, args.jobs)
 
+        cpu_before = cpu_seconds(pids)
+        jobs_before = len(s.done)
         print(f"\nopen-loop job submission, {args.seconds:.0f} s per rate:")
         print(f"  {'rate/s':>7} {'sent':>6} {'done':>6} {'lost':>5} {'p50 ms':>8} {'p95 ms':>8} {'achieved/s':>11}")
         for rate in args.rates:
@@ -146,6 +171,13 @@ async def run(args: argparse.Namespace, base: str, pids: dict[str, int], databas
             print(f"  {rate:>7} {n:>6} {len(ok):>6} {n - len(ok):>5} {pct(ok, 50) * 1000:>8.1f} "
                   f"{pct(ok, 95) * 1000:>8.1f} {len(ok) / elapsed:>11.1f}")
 
+        cpu_after = cpu_seconds(pids)
+        jobs_run = len(s.done) - jobs_before
+        print(f"\nCPU time per `none` job by process over the open-loop runs ({jobs_run} jobs, 2 cores in all):")
+        for name in sorted(cpu_after, key=lambda n: cpu_before.get(n, 0) - cpu_after[n]):
+            spent = cpu_after[name] - cpu_before.get(name, 0.0)
+            print(f"  {name:<12} {spent / max(jobs_run, 1) * 1000:6.2f} ms")
+
         data = photo_bytes()
         print(f"\nuploads of a {len(data) / 1000:.0f} KB photo, {args.upload_concurrency} at a time:")
         count = args.uploads
@@ -157,11 +189,18 @@ async def run(args: argparse.Namespace, base: str, pids: dict[str, int], databas
                 await s.upload(data)
                 return time.perf_counter() - t
 
+        cpu_before = cpu_seconds(pids)
+        client_before = time.process_time()
         start = time.perf_counter()
         times = await asyncio.gather(*(one() for _ in range(count)))
         elapsed = time.perf_counter() - start
+        cpu_after = cpu_seconds(pids)
         print(f"  {count} uploads in {elapsed:.2f} s = {count / elapsed:.1f}/s; "
               f"p50 {pct(list(times), 50) * 1000:.0f} ms p95 {pct(list(times), 95) * 1000:.0f} ms")
+        spent = {n: cpu_after[n] - cpu_before.get(n, 0.0) for n in cpu_after}
+        spent["bench client"] = time.process_time() - client_before
+        print("  CPU per upload: " + ", ".join(f"{n} {v / count * 1000:.1f} ms"
+                                             for n, v in sorted(spent.items(), key=lambda kv: -kv[1]) if v > 0))
         pump.cancel()
 
     print("\npeak resident memory per process (VmHWM):")

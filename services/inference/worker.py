@@ -196,7 +196,8 @@ class Worker:
         def progress(fraction: float) -> None:
             # Called from the compute thread: throttle there, publish on the loop.
             now = time.monotonic()
-            if fraction < 1.0 and (now - last["at"] < interval or fraction - last["value"] < 0.01):
+            # 1.0 is announced by job.completed itself; a progress event for it would only cost every consumer.
+            if fraction >= 1.0 or now - last["at"] < interval or fraction - last["value"] < 0.01:
                 return
             last.update(at=now, value=fraction)
             self._last_progress[request.job_id] = fraction
