@@ -76,6 +76,7 @@ class Bus:
         self._publish_channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
         self._consume_channels: list[AbstractChannel] = []
+        self._consumers: list[tuple[str, AbstractQueue, str]] = []
 
     async def connect(self, timeout: float = 10.0) -> None:
         self._connection = await aio_pika.connect_robust(self.settings.amqp_url, timeout=timeout)
@@ -192,8 +193,20 @@ class Bus:
             except Exception as exc:  # the channel closed under us: the broker redelivers
                 log.warning("bus.settle_failed", queue=name, error=str(exc))
 
-        await queue.consume(on_message)
+        tag = await queue.consume(on_message)
+        self._consumers.append((name, queue, tag))
         return queue
+
+    async def stop_consuming(self, names: Iterable[str]) -> None:
+        """Cancel the consumers of these queues: no new deliveries; those in progress finish and settle."""
+        wanted = set(names)
+        for name, queue, tag in list(self._consumers):
+            if name in wanted:
+                try:
+                    await queue.cancel(tag)
+                except Exception as exc:
+                    log.warning("bus.cancel_consumer_failed", queue=name, error=repr(exc))
+                self._consumers.remove((name, queue, tag))
 
     async def _dispatch(
         self,

@@ -60,7 +60,6 @@ class Worker:
         self._stop_at = float("inf")
         self._heavy = ThreadPoolExecutor(max(1, settings.concurrency), thread_name_prefix="model")
         self._light = ThreadPoolExecutor(max(1, settings.light_concurrency), thread_name_prefix="light")
-        self._queues: list[Any] = []
         self._last_progress: dict[uuid.UUID, float] = {}
 
     async def start(self) -> None:
@@ -71,11 +70,10 @@ class Worker:
             JOB_SECONDS.labels(family)
             SECONDS_PER_MP.labels(family)
             prefetch = self.settings.light_concurrency if family == "none" else self.settings.concurrency
-            queue = await self.bus.consume(
+            await self.bus.consume(
                 names.inference_queue(family), [job_requested(family)], self.handle, prefetch=prefetch,
                 raw=self._unparseable,
             )
-            self._queues.append(queue)
         # Cancellations reach every worker; the one running the job stops it between tiles.
         await self.bus.consume(names.inference_control_queue(self.instance), [EventType.JOB_CANCELLED],
                                self._on_cancel, exclusive=True)
@@ -85,12 +83,7 @@ class Worker:
         """Stop taking work; let running jobs finish for a grace period, then hand them back."""
         self._stopping = True
         self._stop_at = time.monotonic() + self.settings.shutdown_grace
-        for queue in self._queues:
-            for tag in list(getattr(queue, "_consumers", {})):
-                try:
-                    await queue.cancel(tag)
-                except Exception as exc:
-                    log.warning("worker.cancel_consumer_failed", error=repr(exc))
+        await self.bus.stop_consuming(self.bus.names.inference_queue(f) for f in self.settings.families)
         if self._running:
             log.info("worker.draining", running=len(self._running))
             # Past the grace period, running engines raise _Shutdown at their next tile and are requeued.
