@@ -146,6 +146,11 @@ class Names:
         """Where the jobs service learns about dead-lettered inference requests."""
         return f"{self.prefix}jobs.dead-requests"
 
+    @property
+    def jobs_images_queue(self) -> str:
+        """Where the jobs service learns that an image is gone (its jobs and results go with it)."""
+        return f"{self.prefix}jobs.images"
+
     def notifier_queue(self, instance: str) -> str:
         return f"{self.prefix}notifier.{instance}"
 

@@ -94,7 +94,8 @@ async def delete_bus_names(exchange: str, dead_exchange: str, prefix: str) -> No
     async with connection:
         channel = await connection.channel()
         names = Names(exchange, dead_exchange, prefix)
-        queues = [names.inference_queue(f) for f in FAMILIES] + [names.jobs_status_queue, names.jobs_dead_queue]
+        queues = [names.inference_queue(f) for f in FAMILIES] + [names.jobs_status_queue, names.jobs_dead_queue,
+                                                                  names.jobs_images_queue]
         for q in queues + [names.dead_queue(q) for q in queues]:
             try:
                 await channel.queue_delete(q)

@@ -26,7 +26,8 @@ def _names(settings: CommonSettings) -> Names:
 
 
 def _queues(names: Names) -> list[str]:
-    work = [names.inference_queue(f) for f in FAMILIES] + [names.jobs_status_queue, names.jobs_dead_queue]
+    work = [names.inference_queue(f) for f in FAMILIES] + [
+        names.jobs_status_queue, names.jobs_dead_queue, names.jobs_images_queue]
     return work + [names.dead_queue(q) for q in work]
 
 

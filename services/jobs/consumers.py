@@ -13,8 +13,9 @@ from pydantic import ValidationError
 
 from shared.bus import Bus, Delivery, Outcome
 from shared.enhancements import FAMILIES
-from shared.events import JOB_STATUS_EVENTS, Envelope, JobRequested, JobStatus
-from shared.service import BUS, POOL
+from shared.events import JOB_STATUS_EVENTS, Envelope, EventType, ImageEvent, JobRequested, JobStatus
+from shared.service import BUS, POOL, STORAGE
+from shared.storage import Storage
 
 from . import lifecycle
 from .settings import Settings
@@ -32,6 +33,23 @@ def status_handler(pool: asyncpg.Pool):  # type: ignore[no-untyped-def]
         async with pool.acquire() as conn, conn.transaction():
             applied = await lifecycle.apply_status(conn, envelope.type, status)
         return Outcome.DONE if applied else Outcome.SKIP
+
+    return handle
+
+
+def image_deleted_handler(pool: asyncpg.Pool, storage: Storage):  # type: ignore[no-untyped-def]
+    async def handle(envelope: Envelope, delivery: Delivery) -> Outcome:
+        try:
+            event = ImageEvent.model_validate(envelope.payload)
+        except ValidationError:
+            return Outcome.FAILED
+        if envelope.user_id is None:
+            return Outcome.SKIP
+        async with pool.acquire() as conn, conn.transaction():
+            keys = await lifecycle.forget_image(conn, envelope.user_id, event.image_id)
+        for key in keys:  # after the commit: a crash here leaves an orphan object, never a job without its file
+            await storage.delete(key)
+        return Outcome.DONE if keys else Outcome.SKIP
 
     return handle
 
@@ -72,6 +90,8 @@ def consumers(settings: Settings):  # type: ignore[no-untyped-def]
             dead_request_handler(pool, settings.common.delivery_limit), source=names.dead_exchange,
             raw=_unreadable_dead,  # type: ignore[arg-type]
         )
+        await bus.consume(names.jobs_images_queue, [EventType.IMAGE_DELETED],
+                          image_deleted_handler(pool, app[STORAGE]), prefetch=16)
         sweeper = asyncio.create_task(_sweep(pool, settings))
         yield
         sweeper.cancel()

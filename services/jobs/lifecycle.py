@@ -134,6 +134,17 @@ async def fail_dead_lettered(conn: asyncpg.Connection, job_id: uuid.UUID, attemp
     return True
 
 
+async def forget_image(conn: asyncpg.Connection, user_id: uuid.UUID, image_id: uuid.UUID) -> list[str]:
+    """Cancel and delete the jobs of a deleted image; returns the result keys to remove after the commit."""
+    rows = await conn.fetch(f"SELECT {store.COLUMNS} FROM jobs.jobs WHERE user_id = $1 AND image_id = $2 FOR UPDATE",
+                            user_id, image_id)
+    for row in rows:
+        if row["status"] in store.ACTIVE:
+            await cancel(conn, row, row["correlation_id"])
+    await conn.execute("DELETE FROM jobs.jobs WHERE user_id = $1 AND image_id = $2", user_id, image_id)
+    return [row["result_key"] for row in rows]
+
+
 async def sweep_stale(pool: asyncpg.Pool, stale_after: float, max_attempts: int) -> int:
     """Requeue running jobs that went silent (their worker died without the broker noticing), or fail them."""
     handled = 0

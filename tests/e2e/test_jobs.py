@@ -175,3 +175,18 @@ async def test_poison_request_is_dead_lettered_and_job_failed(
     image = await _image(user)
     r = await user.request("POST", "/api/jobs", json={"image_id": image["id"], "type": "none"})
     assert (await _settled(user, (await r.json())["id"]))["status"] == "completed"
+
+
+async def test_deleting_an_image_deletes_its_jobs_and_results(user: Client, platform: Platform) -> None:
+    image = await _image(user)
+    r = await user.request("POST", "/api/jobs", json={"image_id": image["id"], "type": "none"})
+    job = await r.json()
+    assert (await _settled(user, job["id"]))["status"] == "completed"
+    results = list((platform.data_dir / "storage" / "results").rglob(f"{job['id']}.png"))
+    assert results
+    r = await user.request("DELETE", f"/api/images/{image['id']}")
+    assert r.status == 204
+    async with asyncio.timeout(15):
+        while (await user.request("GET", f"/api/jobs/{job['id']}")).status != 404:
+            await asyncio.sleep(0.1)
+    assert not results[0].exists()
