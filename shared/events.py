@@ -27,6 +27,7 @@ class EventType(StrEnum):
     JOB_COMPLETED = "job.completed"
     JOB_FAILED = "job.failed"
     JOB_CANCELLED = "job.cancelled"
+    SESSION_REVOKED = "session.revoked"
 
 
 JOB_REQUESTED_PREFIX = "job.requested."
@@ -75,6 +76,17 @@ class Payload(BaseModel):
 
 class UserRegistered(Payload):
     email: str
+
+
+class SessionRevoked(Payload):
+    """Sessions (refresh-token families) ended by logout, a password change or refresh-token reuse: the notifier
+    closes their sockets. `session_ids` names them; with `all_sessions`, every session of the user ends but
+    `keep_session_id` (the one that changed the password)."""
+
+    session_ids: list[uuid.UUID] = Field(default_factory=list)
+    all_sessions: bool = False
+    keep_session_id: uuid.UUID | None = None
+    reason: str
 
 
 class AlbumEvent(Payload):

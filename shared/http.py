@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 import structlog
@@ -13,8 +16,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from .db import UNAVAILABLE_ERRORS
-from .storage import StorageError
-from .tokens import TokenError, verify_access_token
+from .storage import Storage, StorageError
+from .tokens import AccessClaims, TokenError, verify_access_token
 
 log = structlog.get_logger(__name__)
 
@@ -83,7 +86,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise unavailable("the database") from None
         except StorageError as exc:
             log.warning("http.storage_unavailable", route=route, error=repr(exc))
-            raise unavailable("storage") from None
+            raise unavailable("the image storage") from None
         except Exception:
             log.exception("http.unhandled", route=route, method=request.method)
             raise ApiError(500, "internal", "internal error") from None
@@ -109,6 +112,11 @@ def bearer_token(request: web.Request) -> str | None:
 
 def require_user(request: web.Request) -> uuid.UUID:
     """The authenticated user of the request, or 401."""
+    return require_claims(request).user_id
+
+
+def require_claims(request: web.Request) -> AccessClaims:
+    """The verified claims of the request's access token (user, session, expiry), or 401."""
     token = bearer_token(request)
     if token is None:
         raise ApiError(401, "unauthorized", "missing bearer token", {"WWW-Authenticate": "Bearer"})
@@ -117,7 +125,32 @@ def require_user(request: web.Request) -> uuid.UUID:
     except TokenError as exc:
         raise ApiError(401, "unauthorized", str(exc), {"WWW-Authenticate": "Bearer"}) from None
     structlog.contextvars.bind_contextvars(user_id=str(claims.user_id))
-    return claims.user_id
+    return claims
+
+
+@lru_cache(maxsize=16)
+def trusted_networks(spec: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """`RENOVO_TRUSTED_PROXIES`: comma-separated addresses or networks."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip())
+
+
+def _ip(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address((value or "").strip())
+    except ValueError:
+        return None
+
+
+def client_address(request: web.Request, trusted: str) -> str:
+    """The client's address: the `X-Real-IP` header when the request comes from a trusted proxy (`trusted`, as
+    in RENOVO_TRUSTED_PROXIES), else the peer's own address, whatever headers it sends."""
+    peer = request.remote or "unknown"
+    peer_ip = _ip(peer)
+    if peer_ip is not None and any(peer_ip in net for net in trusted_networks(trusted)):
+        real = _ip(request.headers.get("X-Real-IP"))
+        if real is not None:
+            return str(real)
+    return peer
 
 
 async def read_json(request: web.Request, limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
@@ -168,6 +201,68 @@ def json_response(data: Any, status: int = 200) -> web.Response:
 
 
 ReadyCheck = Callable[[], Awaitable[None]]
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The (start, end) of a single `Range: bytes=…` request; None to send everything. Raises 416."""
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if match is None:
+        return None  # several ranges or another unit: the whole object (RFC 9110 allows ignoring Range)
+    first, last = match.groups()
+    if first == "" and last == "":
+        return None
+    if first == "":
+        start, end = max(0, size - int(last)), size - 1
+    else:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    if start >= size or start > end:
+        raise ApiError(416, "range_not_satisfiable", f"the object has {size} bytes",
+                       {"Content-Range": f"bytes */{size}"})
+    return start, end
+
+
+async def send_object(request: web.Request, storage: Storage, key: str, content_type: str,
+                      headers: Mapping[str, str] | None = None) -> web.StreamResponse:
+    """Stream a stored object a chunk at a time, with Content-Length, ETag (If-None-Match → 304) and single byte
+    ranges (If-Range honoured). Raises storage.NotFound before anything is sent."""
+    info = await storage.stat(key)
+    base = {**(headers or {}), "ETag": info.etag, "Accept-Ranges": "bytes"}
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match and (if_none_match.strip() == "*" or info.etag in [t.strip() for t in if_none_match.split(",")]):
+        return web.Response(status=304, headers=base)
+    wanted = None
+    if_range = request.headers.get("If-Range")
+    if if_range is None or if_range.strip() == info.etag:
+        wanted = _byte_range(request.headers.get("Range"), info.size)
+    start, end = wanted or (0, info.size - 1)
+    response = web.StreamResponse(status=206 if wanted else 200, headers=base)
+    response.content_type = content_type
+    response.content_length = max(0, end - start + 1)
+    if wanted:
+        response.headers["Content-Range"] = f"bytes {start}-{end}/{info.size}"
+    if request.method == "HEAD" or info.size == 0:
+        await response.prepare(request)
+        await response.write_eof()
+        return response
+    stream = await storage.open(key, start, end)
+    try:
+        await response.prepare(request)
+        async for chunk in stream.chunks:
+            await response.write(chunk)
+    except StorageError as exc:
+        # Too late for a 503: cut the connection, so the client sees a short body, not a complete-looking one.
+        log.warning("http.storage_failed_mid_stream", key=key, error=repr(exc))
+        if request.transport is not None:
+            request.transport.abort()
+        return response
+    finally:
+        await stream.chunks.aclose()
+    await response.write_eof()
+    return response
 
 
 async def healthz(request: web.Request) -> web.Response:

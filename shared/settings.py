@@ -38,6 +38,9 @@ class CommonSettings(BaseSettings):
     s3_access_key: str | None = None
     s3_secret_key: str | None = None
     s3_region: str = "us-east-1"
+    trusted_proxies: str = "127.0.0.1/32,::1/128"
+    """Comma-separated addresses/networks of the proxies (gateway, ingress) whose X-Real-IP header names the client.
+    A request from anywhere else is attributed to its own peer address, whatever its headers say."""
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
 

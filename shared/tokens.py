@@ -22,12 +22,17 @@ class TokenError(Exception):
 class AccessClaims:
     user_id: uuid.UUID
     expires_at: int
+    session_id: uuid.UUID | None = None
+    """The session (refresh-token family) the token was issued to; None for tokens minted outside a session."""
+    issued_at: int = 0
 
 
-def issue_access_token(secret: str, user_id: uuid.UUID, ttl: int) -> str:
+def issue_access_token(secret: str, user_id: uuid.UUID, ttl: int, session_id: uuid.UUID | None = None) -> str:
     now = int(time.time())
-    claims = {"sub": str(user_id), "iat": now, "exp": now + ttl, "iss": ISSUER, "typ": "access",
-              "jti": secrets.token_hex(8)}
+    claims: dict[str, object] = {"sub": str(user_id), "iat": now, "exp": now + ttl, "iss": ISSUER, "typ": "access",
+                                 "jti": secrets.token_hex(8)}
+    if session_id is not None:
+        claims["sid"] = str(session_id)
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -43,8 +48,10 @@ def verify_access_token(secret: str, token: str) -> AccessClaims:
     if claims.get("typ") != "access":
         raise TokenError("not an access token")
     try:
-        return AccessClaims(uuid.UUID(claims["sub"]), int(claims["exp"]))
-    except (ValueError, TypeError):
+        sid = claims.get("sid")
+        return AccessClaims(uuid.UUID(claims["sub"]), int(claims["exp"]),
+                            uuid.UUID(sid) if sid is not None else None, int(claims.get("iat") or 0))
+    except (ValueError, TypeError, AttributeError):
         raise TokenError("invalid token") from None
 
 

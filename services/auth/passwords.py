@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 
 import bcrypt
@@ -52,5 +53,8 @@ async def verify_password(password: str, hashed: str) -> bool:
     return await asyncio.to_thread(work)
 
 
-# A real hash to compare against when the account does not exist, so both paths take the same time.
-DUMMY_HASH = bcrypt.hashpw(b"renovo-no-such-user", bcrypt.gensalt(4)).decode()
+@functools.lru_cache(maxsize=4)
+def dummy_hash(rounds: int) -> str:
+    """A real hash at the configured cost, checked when the account does not exist: both paths take the same
+    time, so that the answer's timing does not tell whether an address has an account."""
+    return bcrypt.hashpw(b"renovo-no-such-user", bcrypt.gensalt(rounds)).decode()

@@ -11,13 +11,13 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from shared import outbox
-from shared.events import EventType, UserRegistered, make_event
-from shared.http import ApiError, json_response, read_json, require_user
+from shared.events import EventType, SessionRevoked, UserRegistered, make_event
+from shared.http import ApiError, client_address, json_response, read_json, require_claims, require_user
 from shared.service import POOL
-from shared.tokens import hash_refresh_token, issue_access_token, new_refresh_token
+from shared.tokens import AccessClaims, hash_refresh_token, issue_access_token, new_refresh_token
 
-from . import store
-from .passwords import DUMMY_HASH, WeakPassword, check_strength, hash_password, verify_password
+from . import store, throttle
+from .passwords import WeakPassword, check_strength, dummy_hash, hash_password, verify_password
 from .settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -28,11 +28,16 @@ LOGINS = Counter("renovo_auth_logins_total", "Login attempts by outcome", ["outc
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
+def normalize_email(email: str) -> str:
+    """The one form of an address, for registration, lookup, throttling and records alike."""
+    return email.strip().lower()
+
+
 def _email(body: dict[str, Any]) -> str:
     email = body.get("email")
     if not isinstance(email, str) or len(email) > 254 or not EMAIL.match(email.strip()):
         raise ApiError(422, "invalid", "a valid email address is required")
-    return email.strip().lower()
+    return normalize_email(email)
 
 
 def _password(body: dict[str, Any], field: str = "password") -> str:
@@ -51,8 +56,28 @@ def _display_name(value: Any, default: str) -> str:
 
 
 def _address(request: web.Request) -> str:
-    # The gateway sets X-Real-IP; the services are not reachable from outside without it.
-    return request.headers.get("X-Real-IP") or request.remote or "unknown"
+    # X-Real-IP only from the proxies named in RENOVO_TRUSTED_PROXIES (the gateway): anyone else's is ignored.
+    return client_address(request, request.app[SETTINGS].common.trusted_proxies)
+
+
+def _throttled(exc: throttle.Throttled) -> ApiError:
+    LOGINS.labels("throttled").inc()
+    return ApiError(
+        429, "too_many_attempts", f"too many failed attempts; try again in {exc.retry_after} seconds",
+        {"Retry-After": str(exc.retry_after)},
+    )
+
+
+async def _sessions_revoked(conn: Any, user_id: uuid.UUID, reason: str, *, session_ids: list[uuid.UUID] | None = None,
+                            keep: uuid.UUID | None = None) -> None:
+    """Tell the notifier (through the outbox, in the caller's transaction) to close the sockets of ended sessions."""
+    payload = SessionRevoked(session_ids=session_ids or [], all_sessions=session_ids is None, keep_session_id=keep,
+                             reason=reason)
+    event = make_event(EventType.SESSION_REVOKED, payload, user_id=user_id,
+                       correlation_id=structlog.contextvars.get_contextvars().get("correlation_id"))
+    await outbox.add(conn, store.SCHEMA, event)
+    log.info("auth.sessions_revoked", user_id=str(user_id), reason=reason,
+             sessions=[str(s) for s in session_ids] if session_ids is not None else "all")
 
 
 async def _issue_tokens(request: web.Request, conn: Any, user_id: uuid.UUID, family: uuid.UUID) -> dict[str, Any]:
@@ -62,7 +87,7 @@ async def _issue_tokens(request: web.Request, conn: Any, user_id: uuid.UUID, fam
         conn, user_id, family, hash_refresh_token(refresh), store.expiry(settings.refresh_token_ttl)
     )
     return {
-        "access_token": issue_access_token(settings.jwt_secret, user_id, settings.access_token_ttl),
+        "access_token": issue_access_token(settings.jwt_secret, user_id, settings.access_token_ttl, family),
         "refresh_token": refresh,
         "token_type": "bearer",
         "expires_in": settings.access_token_ttl,
@@ -98,29 +123,28 @@ async def register(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     body = await read_json(request)
-    email = body.get("email")
-    if not isinstance(email, str) or not email or len(email) > 320:
+    raw = body.get("email")
+    if not isinstance(raw, str) or not raw.strip() or len(raw) > 320:
         raise ApiError(422, "invalid", "email is required")
+    email = normalize_email(raw)
     password = _password(body)
-    address = _address(request)
     pool = request.app[POOL]
+    # Known and unknown accounts take the same path: one charge, one lookup, one bcrypt check at the same cost
+    # and, on failure, one record.
     async with pool.acquire() as conn:
-        by_email, by_address = await store.recent_failures(conn, email, address, settings.failure_window_seconds)
-        if by_email >= settings.max_failures_per_account or by_address >= settings.max_failures_per_address:
-            LOGINS.labels("throttled").inc()
-            raise ApiError(
-                429, "too_many_attempts", "too many failed logins; try again in a few minutes",
-                {"Retry-After": str(settings.failure_window_seconds)},
-            )
-        user = await store.user_by_email(conn, email.strip())
-    ok = await verify_password(password, user["password_hash"] if user else DUMMY_HASH)
+        try:
+            attempt = await throttle.charge(conn, settings, email, _address(request))
+        except throttle.Throttled as exc:
+            raise _throttled(exc) from None
+        user = await store.user_by_email(conn, email)
+    ok = await verify_password(password, user["password_hash"] if user else dummy_hash(settings.bcrypt_rounds))
     if user is None or not ok:
         async with pool.acquire() as conn:
-            await store.record_failure(conn, email.strip(), address)
+            await throttle.failed(conn, attempt)
         LOGINS.labels("failed").inc()
         raise ApiError(401, "invalid_credentials", "wrong email or password")
     async with pool.acquire() as conn, conn.transaction():
-        await store.clear_failures(conn, email.strip())
+        await throttle.succeeded(conn, settings, attempt)
         tokens = await _issue_tokens(request, conn, user["id"], uuid.uuid4())
     LOGINS.labels("ok").inc()
     log.info("auth.login", user_id=str(user["id"]))
@@ -144,6 +168,7 @@ async def refresh(request: web.Request) -> web.Response:
             # A rotated token presented again: it may have been stolen. End the whole session family
             # (committed: the error is raised after the transaction).
             await store.revoke_family(conn, row["family_id"])
+            await _sessions_revoked(conn, row["user_id"], "refresh_token_reuse", session_ids=[row["family_id"]])
             log.warning("auth.refresh_reuse", user_id=str(row["user_id"]))
             refused = "refresh token already used; please log in again"
         elif row["expires_at"] <= store.expiry(0):
@@ -164,15 +189,25 @@ async def logout(request: web.Request) -> web.Response:
         raise ApiError(422, "invalid", "refresh_token is required")
     async with request.app[POOL].acquire() as conn, conn.transaction():
         row = await store.claim_refresh(conn, hash_refresh_token(token))
-        if row is not None:
-            await store.revoke_family(conn, row["family_id"])
+        if row is not None and await store.revoke_family(conn, row["family_id"]):
+            await _sessions_revoked(conn, row["user_id"], "logout", session_ids=[row["family_id"]])
     return web.Response(status=204)
+
+
+async def _live_claims(request: web.Request, conn: Any) -> AccessClaims:
+    """The caller's claims, refused (401) when the token's session has ended (logout, password change, reuse)."""
+    claims = require_claims(request)
+    if claims.session_id is not None and not await store.session_active(conn, claims.session_id):
+        raise ApiError(401, "unauthorized", "this session has ended; please log in again",
+                       {"WWW-Authenticate": "Bearer"})
+    return claims
 
 
 @routes.get("/api/auth/me")
 async def me(request: web.Request) -> web.Response:
-    user_id = require_user(request)
+    require_user(request)
     async with request.app[POOL].acquire() as conn:
+        user_id = (await _live_claims(request, conn)).user_id
         row = await store.user_by_id(conn, user_id)
     if row is None:
         raise ApiError(401, "unauthorized", "account no longer exists")
@@ -181,7 +216,12 @@ async def me(request: web.Request) -> web.Response:
 
 @routes.patch("/api/auth/me")
 async def update_me(request: web.Request) -> web.Response:
-    user_id = require_user(request)
+    settings = request.app[SETTINGS]
+    pool = request.app[POOL]
+    require_user(request)
+    async with pool.acquire() as conn:
+        claims = await _live_claims(request, conn)
+    user_id = claims.user_id
     body = await read_json(request)
     unknown = set(body) - {"display_name", "password", "current_password", "preferences"}
     if unknown:
@@ -196,26 +236,38 @@ async def update_me(request: web.Request) -> web.Response:
         ):
             raise ApiError(422, "invalid", "preferences must be {\"notifications\": true|false}")
         fields["preferences"] = prefs
-    pool = request.app[POOL]
+    attempt = None
     if "password" in body:
         new = _password(body)
         current = _password(body, "current_password")
         async with pool.acquire() as conn:
             row = await store.user_by_id(conn, user_id)
-        if row is None or not await verify_password(current, row["password_hash"]):
+            if row is None:
+                raise ApiError(401, "unauthorized", "account no longer exists")
+            # The same throttle as the login: a stolen access token must not brute-force the password here.
+            try:
+                attempt = await throttle.charge(conn, settings, normalize_email(row["email"]), _address(request))
+            except throttle.Throttled as exc:
+                raise _throttled(exc) from None
+        if not await verify_password(current, row["password_hash"]):
+            async with pool.acquire() as conn:
+                await throttle.failed(conn, attempt)
             raise ApiError(403, "invalid_credentials", "current password is wrong")
         try:
             check_strength(new, row["email"])
         except WeakPassword as exc:
             raise ApiError(422, "weak_password", str(exc)) from None
-        fields["password_hash"] = await hash_password(new, request.app[SETTINGS].bcrypt_rounds)
+        fields["password_hash"] = await hash_password(new, settings.bcrypt_rounds)
     if not fields:
         raise ApiError(422, "invalid", "nothing to change")
     async with pool.acquire() as conn, conn.transaction():
         if await store.user_by_id(conn, user_id) is None:
             raise ApiError(401, "unauthorized", "account no longer exists")
         row = await store.update_user(conn, user_id, fields)
+        if attempt is not None:
+            await throttle.succeeded(conn, settings, attempt)
         if "password_hash" in fields:
-            # A password change ends every other session.
-            await store.revoke_user(conn, user_id)
+            # A password change ends every other session (and their sockets); the one that made it goes on.
+            await store.revoke_user(conn, user_id, keep_family=claims.session_id)
+            await _sessions_revoked(conn, user_id, "password_changed", keep=claims.session_id)
     return json_response(store.user_json(row))

@@ -63,26 +63,6 @@ async def update_user(conn: asyncpg.Connection, user_id: uuid.UUID, fields: dict
     return row
 
 
-async def recent_failures(conn: asyncpg.Connection, email: str, address: str, window: int) -> tuple[int, int]:
-    row = await conn.fetchrow(
-        "SELECT count(*) FILTER (WHERE lower(email) = lower($1)) AS by_email, "
-        "count(*) FILTER (WHERE address = $2) AS by_address "
-        "FROM auth.login_failures WHERE at > now() - make_interval(secs => $3) "
-        "AND (lower(email) = lower($1) OR address = $2)",
-        email, address, float(window),
-    )
-    assert row is not None
-    return int(row["by_email"]), int(row["by_address"])
-
-
-async def record_failure(conn: asyncpg.Connection, email: str, address: str) -> None:
-    await conn.execute("INSERT INTO auth.login_failures (email, address) VALUES ($1, $2)", email[:320], address)
-
-
-async def clear_failures(conn: asyncpg.Connection, email: str) -> None:
-    await conn.execute("DELETE FROM auth.login_failures WHERE lower(email) = lower($1)", email)
-
-
 async def insert_refresh(
     conn: asyncpg.Connection, user_id: uuid.UUID, family_id: uuid.UUID, token_hash: bytes, expires_at: datetime
 ) -> None:
@@ -106,10 +86,21 @@ async def mark_used(conn: asyncpg.Connection, token_id: uuid.UUID) -> None:
     await conn.execute("UPDATE auth.refresh_tokens SET used_at = now() WHERE id = $1", token_id)
 
 
-async def revoke_family(conn: asyncpg.Connection, family_id: uuid.UUID) -> None:
-    await conn.execute(
+async def revoke_family(conn: asyncpg.Connection, family_id: uuid.UUID) -> bool:
+    """Revoke the session's tokens; False when it had none left to revoke."""
+    status = await conn.execute(
         "UPDATE auth.refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL", family_id
     )
+    return status != "UPDATE 0"
+
+
+async def session_active(conn: asyncpg.Connection, family_id: uuid.UUID) -> bool:
+    """Whether the session (refresh-token family) still has a token that is neither revoked nor expired."""
+    return bool(await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM auth.refresh_tokens WHERE family_id = $1 AND revoked_at IS NULL "
+        "AND expires_at > now())",
+        family_id,
+    ))
 
 
 async def revoke_user(conn: asyncpg.Connection, user_id: uuid.UUID, keep_family: uuid.UUID | None = None) -> None:
