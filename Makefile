@@ -29,9 +29,9 @@ weights: install  ## fetch the official BOPB checkpoints where this machine has 
 install: $(STAMP) weights/cache/scratch_net.pt
 
 # Renovo's own scratch detector, trained here on synthetic scratches (a few CPU minutes, once).
-weights/cache/scratch_net.pt: $(STAMP) services/inference/oldphoto/train_scratch.py services/inference/oldphoto/scratch_net.py
+weights/cache/scratch_net.pt: $(STAMP) services/inference/models/oldphoto/train_scratch.py services/inference/models/oldphoto/scratch_net.py
 	@echo "training the scratch detector (once; a few minutes)…"
-	$(PY) -m services.inference.oldphoto.train_scratch --out $@
+	$(PY) -m services.inference.models.oldphoto.train_scratch --out $@
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from services.inference.descriptor import ModelDescriptor  # noqa: E402
 from services.inference.device import Precision  # noqa: E402
-from services.inference.engines.base import RunContext  # noqa: E402
+from services.inference.engine import RunContext  # noqa: E402
 from services.inference.imageio import decode, to_planes  # noqa: E402
 from services.inference.models import load_model, model_path  # noqa: E402
 from services.inference.ncnn_net import NcnnNetwork  # noqa: E402
@@ -178,9 +178,9 @@ def bench_models(args: argparse.Namespace) -> None:
 def large_child(dry: bool, backend: str, threads: int) -> None:
     """The measured run (in its own process): decode → `sr` x4 engine → PNG, as the worker does it."""
     torch.set_num_threads(threads)
-    from services.inference.engines.realsr import RealSREngine
     from services.inference.imageio import encode_png
     from services.inference.models import descriptor
+    from services.inference.models.realsr.engine import RealSREngine
 
     loader = None
     if dry:  # the whole pipeline's memory (canvas, band, encode) without RRDBNet's compute

@@ -24,8 +24,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.synthetic_damage import REPO_ROOT, Damaged, clean_photos, damage, load_clean  # noqa: E402
-from services.inference.oldphoto import Stages, restore_array  # noqa: E402
-from services.inference.oldphoto import scratch as scratch_mod  # noqa: E402
+from services.inference.models.oldphoto import Stages, restore_array  # noqa: E402
+from services.inference.models.oldphoto import scratch as scratch_mod  # noqa: E402
 
 OUT_DIR = REPO_ROOT / "bench-out" / "oldphoto"
 SHARED_IMAGES = (REPO_ROOT / ".." / "shared" / "images").resolve()

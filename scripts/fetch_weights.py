@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as `python scripts/fetch_weights.py` from anywhere
     sys.path.insert(0, str(ROOT))
 
-from services.inference.bopb.weights import (  # noqa: E402
+from services.inference.models.bopb.weights import (  # noqa: E402
     FACE_FILES,
     GLOBAL_FILES,
     CheckpointError,

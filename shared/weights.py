@@ -28,7 +28,7 @@ BOPB_REQUIRED = (
     f"{_RESTORATION}/mapping_Patch_Attention/latest_net_mapping_net.pth",
 )
 """The official BOPB release's global checkpoints (its archives unpacked under weights/bopb/), needed by
-both `restore` and `restore_scratch`; the same list as services.inference.bopb.weights.GLOBAL_FILES (a test
+both `restore` and `restore_scratch`; the same list as services.inference.models.bopb.weights.GLOBAL_FILES (a test
 keeps them equal; repeated here because this module must not import torch). Faces are optional."""
 BOPB_FALLBACK_MODEL = "REALESRGAN_X4PLUS_UP4X"
 """Without BOPB's checkpoints the `bopb` family runs Renovo's own pipeline, built on this model."""

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -34,3 +40,15 @@ class ModelDescriptor:
     """fp16 autocast on CUDA keeps the output within the fidelity bound."""
     bf16_safe: bool = False
     """bf16 autocast is acceptable (measured against fp32)."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model id's weights family, network loader and descriptor (each family's descriptor.py lists its own)."""
+
+    family: str
+    """Where the weights come from: `realsr`, `realesrgan` or `waifu2x` (not the engine family: the `bopb`
+    engine's fallback, for one, runs `REALESRGAN_X4PLUS_UP4X`)."""
+    loader: Callable[[Path], nn.Module]
+    """Builds the network from the model's `.param` path; imports torch only when called."""
+    descriptor: ModelDescriptor

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from .engines.base import InputError
+from .engine import InputError
 
 MAX_PIXELS = 50_000_000
 """Decompression-bomb limit on decoded pixels (the output of a x4 run is 16 times more)."""

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .engines.base import Engine, RunContext
+from .engine import Engine, RunContext
 from .imageio import decode, encode_png
 
 

@@ -1,7 +1,13 @@
-"""Which engine serves each family, and which families this process serves.
+"""The one registry: which model family serves each enhancement type, and which families this process serves.
+
+An enhancement type (`sr`, `sr2d`, `restore`, …; shared/enhancements.py) names its engine family; each family
+lives in services/inference/models/<folder>/ with its networks, weight loader, descriptor and engine:
+
+    none → models/identity   realsr → models/realsr   waifu2x → models/waifu2x   bopb → models/oldphoto
 
 The worker and the CLI build one `Registry` at their entry point (with the families from
-`RENOVO_INFERENCE_FAMILIES` or the command line) and ask it for engines by family.
+`RENOVO_INFERENCE_FAMILIES` or the command line) and ask it for engines by family or by type. Engines are
+imported when first asked for, so a process serving only `none` never imports torch.
 """
 
 from __future__ import annotations
@@ -13,26 +19,26 @@ from typing import Any
 
 from PIL import Image
 
-from shared.enhancements import FAMILIES
+from shared.enhancements import FAMILIES, get_type
 
-from .engines.base import Availability, Engine, EngineResult, RunContext
-from .engines.identity import IdentityEngine
-from .engines.realsr import RealSREngine
-from .engines.upscaling import Backend
-from .engines.waifu2x import Waifu2xEngine
+from .engine import Availability, Backend, Engine, EngineResult, RunContext
 
-# The `bopb` family (old-photo restoration) is written by another engineer. Its module must expose an Engine
-# subclass named `OldPhotoEngine` taking no arguments; until it does, the family is listed as unavailable
-# with the import error as the reason, and the other families work.
-BOPB_MODULE = "services.inference.engines.oldphoto"
+BOPB_MODULE = "services.inference.models.oldphoto.engine"
 BOPB_CLASS = "OldPhotoEngine"
+"""The `bopb` family's engine (old-photo restoration), built without arguments; if it cannot be imported or
+built, the family is listed as unavailable with the error as the reason, and the other families work."""
+
+
+def family_of(type_name: str) -> str:
+    """The engine family that serves an enhancement type (KeyError for an unknown type)."""
+    return get_type(type_name).family
 
 
 class Unavailable(Engine):
     """Stands in for a family that cannot run here; `availability()` says why."""
 
     def __init__(self, family: str, reason: str) -> None:
-        self.family = family  # type: ignore[misc]  # per-instance family for placeholders
+        self.family = family
         self.reason = reason
 
     def availability(self) -> Availability:
@@ -76,12 +82,23 @@ class Registry:
             self._engines[family] = self._build(family)
         return self._engines[family]
 
+    def engine_for(self, type_name: str) -> Engine:
+        """The engine that serves an enhancement type."""
+        return self.engine(family_of(type_name))
+
     def _build(self, family: str) -> Engine:
+        # Imported here, not at the top: a process serving only `none` never imports torch.
         if family == "none":
+            from .models.identity.engine import IdentityEngine
+
             return IdentityEngine()
         if family == "realsr":
+            from .models.realsr.engine import RealSREngine
+
             return RealSREngine(backend=self.backend, threads=self.threads)
         if family == "waifu2x":
+            from .models.waifu2x.engine import Waifu2xEngine
+
             return Waifu2xEngine(backend=self.backend, threads=self.threads)
         if family == "bopb":
             return _load_bopb()

@@ -40,7 +40,7 @@ from .device import (
     round_down,
     round_up,
 )
-from .engines.base import RunContext
+from .engine import RunContext
 from .metrics import OOM_RETRIES, TILES
 
 Network = Callable[[torch.Tensor], torch.Tensor]

@@ -25,7 +25,7 @@ from shared.enhancements import OptionError, get_type
 from shared.events import Envelope, EventType, JobRequested, JobStatus, job_requested, make_event
 from shared.storage import NotFound, Storage
 
-from .engines.base import Cancelled, InputError
+from .engine import Cancelled, InputError
 from .processing import Processed, process
 from .registry import Registry
 from .settings import Settings

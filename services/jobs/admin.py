@@ -132,3 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                 for r in rows] if not args.json else rows
     _print(rows, args.json)
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

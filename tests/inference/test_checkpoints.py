@@ -10,7 +10,7 @@ import torch
 
 from services.inference import realsr, waifu2x
 from services.inference.checkpoint import CheckpointError
-from services.inference.waifu2x import CUNet, UpConv7
+from services.inference.models.waifu2x.arch import CUNet, UpConv7
 from tests.inference.helpers import param_path
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from services.inference.cli import main
+from services.cli import main
 
 
 def test_none_writes_oriented_pngs_into_a_folder(images: Path, tmp_path: Path) -> None:

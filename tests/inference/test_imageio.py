@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from services.inference.engines.base import InputError
+from services.inference.engine import InputError
 from services.inference.imageio import (
     HIGH_DEPTH_KEY,
     decode,

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from services.inference.engines.base import RunContext
+from services.inference.engine import RunContext
 from services.inference.imageio import decode, to_planes
 from services.inference.tiling import upscale
 

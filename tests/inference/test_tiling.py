@@ -8,7 +8,7 @@ import torch
 
 from services.inference.descriptor import ModelDescriptor
 from services.inference.device import choose_tile_and_batch
-from services.inference.engines.base import Cancelled, RunContext
+from services.inference.engine import Cancelled, RunContext
 from services.inference.tiling import TileStats, border_index, tile_starts, upscale
 from tests.inference.standins import (
     GLOBAL,

@@ -11,13 +11,13 @@ from PIL import Image
 from torch import nn
 
 from services.inference.descriptor import ModelDescriptor
-from services.inference.engines.base import Cancelled, InputError, RunContext
-from services.inference.engines.identity import IdentityEngine
-from services.inference.engines.realsr import RealSREngine
-from services.inference.engines.upscaling import Pass
-from services.inference.engines.waifu2x import Waifu2xEngine, plan
+from services.inference.engine import Cancelled, InputError, RunContext
 from services.inference.imageio import decode
+from services.inference.models.identity.engine import IdentityEngine
+from services.inference.models.realsr.engine import RealSREngine
+from services.inference.models.waifu2x.engine import Waifu2xEngine, plan
 from services.inference.registry import BOPB_MODULE, Registry, Unavailable, parse_families
+from services.inference.upscaling import Pass
 
 Loader = Callable[[str, str], tuple[nn.Module, ModelDescriptor]]
 
@@ -113,10 +113,10 @@ def test_registry_serves_chosen_families() -> None:
 
 def test_bopb_import_failure_marks_family_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        "services.inference.registry.BOPB_MODULE", "services.inference.engines.no_such_module"
+        "services.inference.registry.BOPB_MODULE", "services.inference.models.no_such_module"
     )
     engine = Registry(families=("bopb",)).engine("bopb")
     assert isinstance(engine, Unavailable)
     available = engine.availability()
     assert not available.available and "no_such_module" in (available.reason or "")
-    assert BOPB_MODULE == "services.inference.engines.oldphoto"
+    assert BOPB_MODULE == "services.inference.models.oldphoto.engine"

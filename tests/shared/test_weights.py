@@ -67,7 +67,7 @@ def test_bopb_prefers_official_checkpoints(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_bopb_required_files_match_the_bopb_engine() -> None:
-    bopb_weights = pytest.importorskip("services.inference.bopb.weights")
+    bopb_weights = pytest.importorskip("services.inference.models.bopb.weights")
     assert set(weights.BOPB_REQUIRED) == set(bopb_weights.GLOBAL_FILES.values())
 
 

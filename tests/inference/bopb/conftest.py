@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import torch
 
-from services.inference.bopb.weights import FACE_FILES, GLOBAL_FILES
+from services.inference.models.bopb.weights import FACE_FILES, GLOBAL_FILES
 
 GOLDEN = Path(__file__).resolve().parents[4] / "shared" / "golden" / "bopb"
 IMAGES = Path(__file__).resolve().parents[4] / "shared" / "images"

@@ -10,12 +10,12 @@ import pytest
 import torch
 from torch import nn
 
-from services.inference.bopb.detection_net import DetectionUNet
-from services.inference.bopb.face_generator import SpadeFaceGenerator
-from services.inference.bopb.mapping import MappingModel, MappingModelWithMask
-from services.inference.bopb.mapping_hr import MappingModelWithMask2
-from services.inference.bopb.vae import GlobalGeneratorDCDCv2
-from services.inference.bopb.weights import FACE_FILES, GLOBAL_FILES
+from services.inference.models.bopb.detection_net import DetectionUNet
+from services.inference.models.bopb.face_generator import SpadeFaceGenerator
+from services.inference.models.bopb.mapping import MappingModel, MappingModelWithMask
+from services.inference.models.bopb.mapping_hr import MappingModelWithMask2
+from services.inference.models.bopb.vae import GlobalGeneratorDCDCv2
+from services.inference.models.bopb.weights import FACE_FILES, GLOBAL_FILES
 
 NETWORKS: dict[str, tuple[type[nn.Module], dict[str, int]]] = {
     "VAE_A_quality": (GlobalGeneratorDCDCv2, {}),

@@ -11,14 +11,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from services.inference.bopb import preprocess as pp
-from services.inference.bopb.detection_net import DetectionUNet
-from services.inference.bopb.face_generator import SpadeFaceGenerator
-from services.inference.bopb.mapping import MappingModel, MappingModelWithMask
-from services.inference.bopb.mapping_hr import MappingModelWithMask2
-from services.inference.bopb.pipeline import enhance_face_crop, restore_quality, restore_scratch
-from services.inference.bopb.vae import GlobalGeneratorDCDCv2
-from services.inference.bopb.weights import build_network
+from services.inference.models.bopb import preprocess as pp
+from services.inference.models.bopb.detection_net import DetectionUNet
+from services.inference.models.bopb.face_generator import SpadeFaceGenerator
+from services.inference.models.bopb.mapping import MappingModel, MappingModelWithMask
+from services.inference.models.bopb.mapping_hr import MappingModelWithMask2
+from services.inference.models.bopb.pipeline import enhance_face_crop, restore_quality, restore_scratch
+from services.inference.models.bopb.vae import GlobalGeneratorDCDCv2
+from services.inference.models.bopb.weights import build_network
 
 TOL = 5e-4
 

@@ -11,11 +11,11 @@ import pytest
 import torch
 from PIL import Image
 
-from services.inference.bopb import BopbPipeline, bopb_available, missing_checkpoints
-from services.inference.bopb.face_align import FaceAligner
-from services.inference.bopb.pipeline import enhance_faces
-from services.inference.bopb.weights import GLOBAL_FILES, CheckpointError, load_network, read_state_dict
-from services.inference.engines.base import Cancelled, InputError, RunContext
+from services.inference.engine import Cancelled, InputError, RunContext
+from services.inference.models.bopb import BopbPipeline, bopb_available, missing_checkpoints
+from services.inference.models.bopb.face_align import FaceAligner
+from services.inference.models.bopb.pipeline import enhance_faces
+from services.inference.models.bopb.weights import GLOBAL_FILES, CheckpointError, load_network, read_state_dict
 
 from .conftest import IMAGES
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from services.inference.bopb import preprocess as pp
-from services.inference.bopb.face_align import crop_transform, match_histograms, umeyama, warp
+from services.inference.models.bopb import preprocess as pp
+from services.inference.models.bopb.face_align import crop_transform, match_histograms, umeyama, warp
 
 
 @pytest.mark.parametrize(

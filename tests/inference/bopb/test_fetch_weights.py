@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from services.inference.bopb.weights import FACE_FILES, GLOBAL_FILES, bopb_available
+from services.inference.models.bopb.weights import FACE_FILES, GLOBAL_FILES, bopb_available
 
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "fetch_weights.py"
 UNREACHABLE = "http://127.0.0.1:9"  # discard port: nothing listens there

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from services.inference.engines import oldphoto
-from services.inference.engines.base import InputError, RunContext
-from services.inference.engines.oldphoto import OldPhotoEngine
+from services.inference.engine import InputError, RunContext
+from services.inference.models.oldphoto import engine as oldphoto
+from services.inference.models.oldphoto.engine import OldPhotoEngine
 
 from .conftest import clean_crop
 

@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from bench.synthetic_damage import Damaged
-from services.inference.engines.base import Cancelled, InputError, RunContext
-from services.inference.oldphoto import MIN_SIDE, restore_array, restore_image
+from services.inference.engine import Cancelled, InputError, RunContext
+from services.inference.models.oldphoto import MIN_SIDE, restore_array, restore_image
 
 from .conftest import clean_crop
 
@@ -98,7 +98,7 @@ def test_face_enhance_runs_and_keeps_the_size(case: Damaged) -> None:
 
 @pytest.mark.models
 def test_esrgan_blend_runs_when_asked() -> None:
-    from services.inference.oldphoto import Stages, esrgan
+    from services.inference.models.oldphoto import Stages, esrgan
 
     if not esrgan.installed():
         pytest.skip("Real-ESRGAN x4plus weights or the model registry are not installed")

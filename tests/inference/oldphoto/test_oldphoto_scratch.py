@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bench.synthetic_damage import Damaged
-from services.inference.oldphoto import scratch, scratch_net
+from services.inference.models.oldphoto import scratch, scratch_net
 
 from .conftest import CASE_PHOTOS, clean_crop
 

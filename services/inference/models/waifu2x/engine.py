@@ -15,9 +15,9 @@ from typing import Any
 
 from PIL import Image
 
-from ..imageio import from_planes, to_planes
-from .base import EngineResult, InputError, RunContext
-from .upscaling import Pass, UpscalingEngine
+from ...engine import EngineResult, InputError, RunContext
+from ...imageio import from_planes, to_planes
+from ...upscaling import Pass, UpscalingEngine
 
 _PREFIX = {"art": "WAIFU2X_CUNET", "photo": "WAIFU2X_PHOTO"}
 

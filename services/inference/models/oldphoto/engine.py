@@ -14,10 +14,10 @@ from typing import Any
 
 from PIL import Image
 
-from ..oldphoto import pipeline as renovo
-from .base import Availability, Engine, EngineResult, InputError, RunContext
+from ...engine import Availability, Engine, EngineResult, InputError, RunContext
+from . import pipeline as renovo
 
-DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parents[3] / "weights"
+DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parents[4] / "weights"
 """The repository's weights folder, used when the caller does not name one (the registry builds engines
 without arguments; the worker's `weights_dir` setting defaults to the same `weights`)."""
 
@@ -28,7 +28,7 @@ TYPES = {"restore": False, "restore_scratch": True}
 def _bopb_module() -> Any | None:
     """services.inference.bopb, or None while it is absent or broken (it is developed separately)."""
     try:
-        return importlib.import_module("services.inference.bopb")
+        return importlib.import_module("services.inference.models.bopb")
     except Exception:  # an import failure there must only mean "use Renovo's engine"
         return None
 

@@ -39,7 +39,7 @@ FACE_FILES: dict[str, str] = {
 }
 """Face generator checkpoints: 256² crops (Setting_9_epoch_100) and 512² crops under HR (FaceSR_512)."""
 FACE_LOAD_SIZE = {"Setting_9_epoch_100": 256, "FaceSR_512": 512}
-DEFAULT_DIR = Path(__file__).resolve().parents[3] / "weights" / "bopb"
+DEFAULT_DIR = Path(__file__).resolve().parents[4] / "weights" / "bopb"
 """repo-root/weights/bopb, where `make weights` unpacks the archives."""
 
 

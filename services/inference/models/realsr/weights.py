@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..checkpoint import CheckpointError, read_state_dict, rename
-from ..ncnn_format import NcnnFormatError, conv_weight, read_ncnn
+from ...checkpoint import CheckpointError, read_state_dict, rename
+from ...ncnn_format import NcnnFormatError, conv_weight, read_ncnn
 from .arch import RRDBNet, activated_convs, conv_names
 
 # Convolutions outside the trunk: conv_first plus conv_body, conv_up1, conv_up2, conv_hr, conv_last.

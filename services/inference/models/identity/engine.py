@@ -6,7 +6,7 @@ from typing import Any
 
 from PIL import Image
 
-from .base import Availability, Engine, EngineResult, RunContext
+from ...engine import Availability, Engine, EngineResult, RunContext
 
 
 class IdentityEngine(Engine):

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from ..engines.base import InputError, RunContext
-from ..imageio import from_planes, to_planes
+from ...engine import InputError, RunContext
+from ...imageio import from_planes, to_planes
 from . import cleanup, esrgan, faces, scratch, tone
 
 MIN_SIDE = 16

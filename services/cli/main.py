@@ -11,6 +11,7 @@ bad arguments.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def admin(argv: Sequence[str]) -> int:
+    """`renovo admin …`: the jobs service's operator commands, run through that service's own entry point
+    (`python -m services.jobs.admin`) rather than by importing its insides."""
+    return subprocess.call([sys.executable, "-m", "services.jobs.admin", *argv])
+
+
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     given = {"scale": args.scale, "noise": args.noise, "style": args.style, "face_enhance": args.face_enhance}
     return get_type(args.type_name).validate_options({k: v for k, v in given.items() if v is not None})
@@ -76,9 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `renovo` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["admin"]:
-        from services.jobs.admin import main as admin_main
-
-        return admin_main(argv[1:])
+        return admin(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         options = _options(args)
@@ -92,10 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
     from tqdm import tqdm
 
-    from .device import resolve_device
-    from .engines.base import InputError, RunContext
-    from .imageio import decode, encode_png
-    from .registry import Registry
+    from services.inference.device import resolve_device
+    from services.inference.engine import InputError, RunContext
+    from services.inference.imageio import decode, encode_png
+    from services.inference.registry import Registry
 
     try:
         resolve_device(args.device)

