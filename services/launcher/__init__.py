@@ -1,58 +1,41 @@
-"""Runs the whole platform on one machine: checks PostgreSQL and RabbitMQ, starts every service and nginx,
-waits until they answer, prints the address, and stops everything on Ctrl-C. `make run` calls it; the
-end-to-end tests use `Platform` to start one copy of it for a whole test session.
+"""Runs the whole platform on one machine: finds PostgreSQL and RabbitMQ (or starts private ones), starts every
+service and nginx, waits until they answer, prints the address, restarts a service that died, and stops
+everything on Ctrl-C. `make run` calls it (`python -m services.launcher`); the end-to-end tests use `Platform`
+to start one copy of it for a whole test session.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import hashlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlparse
 
-ROOT = Path(__file__).resolve().parents[1]
+from .backing import HOW_TO_START, Backing, resolve
+from .backing import reachable as _reachable
+from .embedded import free_port, port_is_free
+from .errors import LaunchError
+from .supervise import CONSOLE_LOCK, Child, KeepsDying, Supervisor
+
+__all__ = ["ROOT", "SERVICES", "DEFAULT_PORTS", "HOW_TO_START", "LaunchError", "Platform", "check_dependencies",
+           "choose_ports", "free_port", "main", "render_nginx"]
+
+ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("auth", "albums", "jobs", "notifier", "inference")
 DEFAULT_PORTS = {"auth": 8101, "albums": 8102, "jobs": 8103, "notifier": 8104, "inference": 8105}
-HOW_TO_START = {
-    "PostgreSQL": (
-        "start it with `docker compose -f deploy/docker-compose.yml up -d postgres`, or install Debian's "
-        "package (`sudo apt-get install postgresql`) and run `sudo pg_ctlcluster 15 main start`; "
-        "then set RENOVO_DATABASE_URL if it is not postgresql://postgres@127.0.0.1:5432/renovo"
-    ),
-    "RabbitMQ": (
-        "start it with `docker compose -f deploy/docker-compose.yml up -d rabbitmq`, or install Debian's "
-        "package (`sudo apt-get install rabbitmq-server`) and run `sudo rabbitmq-server -detached`; "
-        "then set RENOVO_AMQP_URL if it is not amqp://guest:guest@127.0.0.1:5672/"
-    ),
-}
-
-
-class LaunchError(Exception):
-    """Something the person starting the platform must fix; the message says what."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _reachable(url: str, default_port: int) -> bool:
-    parsed = urlparse(url)
-    try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=2):
-            return True
-    except OSError:
-        return False
+DEFAULT_DATA_DIR = ROOT / ".renovo"
 
 
 async def _ensure_database(url: str) -> None:
@@ -72,7 +55,13 @@ async def _ensure_database(url: str) -> None:
         await conn.close()
 
 
-def check_dependencies(env: dict[str, str]) -> None:
+def check_nginx() -> None:
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        raise LaunchError("nginx is not installed.\n  To fix: `sudo apt-get install nginx-light` (or run `make run`, "
+                          "which installs it when run as root)")
+
+
+def check_dependencies(env: Mapping[str, str]) -> None:
     db_url = env.get("RENOVO_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/renovo")
     amqp_url = env.get("RENOVO_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
     for name, url, port in (("PostgreSQL", db_url, 5432), ("RabbitMQ", amqp_url, 5672)):
@@ -82,9 +71,42 @@ def check_dependencies(env: dict[str, str]) -> None:
                 f"{name} is not reachable at {parsed.hostname}:{parsed.port or port}.\n  To fix: {HOW_TO_START[name]}"
             )
     asyncio.run(_ensure_database(db_url))
-    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
-        raise LaunchError("nginx is not installed.\n  To fix: `sudo apt-get install nginx-light` (or run `make run`, "
-                          "which installs it when run as root)")
+    check_nginx()
+
+
+def _port_value(env: Mapping[str, str], variable: str, default: int) -> tuple[int, bool]:
+    raw = env.get(variable)
+    if raw is None or raw == "":
+        return default, False
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise LaunchError(f"{variable}={raw!r} is not a port number (1–65535)")
+    return int(raw), True
+
+
+def port_taken(port: int, variable: str, what: str) -> LaunchError:
+    return LaunchError(
+        f"port {port} ({what}, {variable}) is taken by another program (another Renovo?).\n  To fix: stop that "
+        f"program (`ss -ltnp 'sport = :{port}'` shows which), or choose another port: `{variable}={port + 1} make run`"
+        + ("; a second installation also needs its own RENOVO_DATA_DIR" if variable == "RENOVO_PORT" else ""))
+
+
+def choose_ports(env: Mapping[str, str], host: str = "127.0.0.1") -> tuple[int, dict[str, int]]:
+    """The gateway's port (RENOVO_PORT, 8080) and the services' (RENOVO_<SERVICE>_PORT, 8101–8105). A port that
+    was asked for must be free; a service's default port that is taken (by another installation) is replaced
+    by a free one, since only the gateway talks to it."""
+    gateway, _ = _port_value(env, "RENOVO_PORT", 8080)
+    if not port_is_free(gateway, host):
+        raise port_taken(gateway, "RENOVO_PORT", "the gateway")
+    ports: dict[str, int] = {}
+    for name in SERVICES:
+        variable = f"RENOVO_{name.upper()}_PORT"
+        port, asked = _port_value(env, variable, DEFAULT_PORTS[name])
+        if port in ports.values() or port == gateway or not port_is_free(port):
+            if asked:
+                raise port_taken(port, variable, f"the {name} service")
+            port = free_port()
+        ports[name] = port
+    return gateway, ports
 
 
 def render_nginx(data: Path, host: str, port: int, ports: dict[str, int], web_root: Path) -> Path:
@@ -121,15 +143,18 @@ def _wait_http(url: str, timeout: float, procs: list[subprocess.Popen[bytes]], a
 
 @dataclass
 class Platform:
-    """Every service plus nginx, as child processes."""
+    """Every service plus nginx, as child processes. With `console`, each one's lines also go there (whole
+    lines, prefixed with its name) and `supervisor()` restarts the ones that die."""
 
-    data_dir: Path = field(default_factory=lambda: Path(os.environ.get("RENOVO_DATA_DIR", ROOT / ".renovo")))
+    data_dir: Path = field(default_factory=lambda: Path(os.environ.get("RENOVO_DATA_DIR", DEFAULT_DATA_DIR)))
     host: str = "127.0.0.1"
     port: int = int(os.environ.get("RENOVO_PORT", "8080"))
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     env: dict[str, str] = field(default_factory=dict)
     log_dir: Path | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    console: IO[str] | None = None
+    children: dict[str, Child] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -145,6 +170,8 @@ class Platform:
         for name, port in self.ports.items():
             env[f"RENOVO_{name.upper()}_PORT"] = str(port)
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        if self.console is not None:
+            env["PYTHONUNBUFFERED"] = "1"  # their lines reach the console as they are written
         return env
 
     def start(self, timeout: float = 60.0) -> None:
@@ -177,61 +204,129 @@ class Platform:
 
     def signal(self, name: str, signum: int, wait: float | None = None) -> int | None:
         """Send a signal to one service; with `wait`, wait that long for it to exit and return its status."""
-        process = self.processes[name]
+        process = self._current(name)
         process.send_signal(signum)
         if wait is None:
             return None
         return process.wait(timeout=wait)
 
+    def _current(self, name: str) -> subprocess.Popen[bytes]:
+        child = self.children.get(name)
+        if child is not None and child.process is not None:
+            self.processes[name] = child.process  # a supervisor may have restarted it
+        return self.processes[name]
+
     def _spawn(self, name: str, argv: list[str], env: dict[str, str], logs: Path) -> None:
+        if self.console is not None:
+            child = Child(name, argv, env=env, cwd=ROOT, log_path=logs / f"{name}.log", console=self.console)
+            self.children[name] = child
+            self.processes[name] = child.spawn()
+            return
         out = None if self.log_dir is None and name != "nginx" else open(logs / f"{name}.log", "ab")  # noqa: SIM115
         self.processes[name] = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=out,
                                                 start_new_session=True)
 
+    def supervisor(self, extra: list[Child] | None = None, say: Callable[[str], None] = print) -> Supervisor:
+        return Supervisor({**self.children, **{c.name: c for c in extra or []}}, say=say)
+
     def stop(self, timeout: float = 40.0) -> None:
         """SIGTERM everything (services finish in-flight work), SIGKILL what is still alive after `timeout`."""
-        for p in self.processes.values():
+        processes = [self._current(name) for name in list(self.processes)]
+        for p in processes:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        for p in self.processes.values():
+        for p in processes:
             try:
                 p.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        for child in self.children.values():
+            child.stop(timeout=1)  # drains its last lines
         self.processes.clear()
+        self.children.clear()
+
+
+def installation_names(data_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """A second installation (its own RENOVO_DATA_DIR) that shares the machine's PostgreSQL and RabbitMQ gets
+    its own database and bus names, so that the two never see each other's users or jobs."""
+    if data_dir.resolve() == DEFAULT_DATA_DIR.resolve():
+        return {}
+    slug = "renovo_" + hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:8]
+    names = {"RENOVO_EXCHANGE": f"{slug}.events", "RENOVO_DEAD_EXCHANGE": f"{slug}.dead",
+             "RENOVO_QUEUE_PREFIX": f"{slug}."}
+    return {"database": slug} | {k: v for k, v in names.items() if not env.get(k)}
+
+
+def lock_data_dir(data_dir: Path) -> IO[str]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(data_dir / "launcher.lock", "a+")  # noqa: SIM115 - held for the launcher's whole life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        owner = handle.read().strip() or "?"
+        raise LaunchError(f"another Renovo (process {owner}) runs with RENOVO_DATA_DIR={data_dir}.\n  To fix: stop "
+                          "it, or give this one its own RENOVO_DATA_DIR (and RENOVO_PORT)") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def say(line: str, stream: IO[str] | None = None) -> None:
+    with CONSOLE_LOCK:
+        print(line, file=stream or sys.stdout, flush=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main() -> int:
-    platform = Platform()
-    if not (ROOT / "web/dist/index.html").exists():
-        print("note: the web app is not built (web/dist); `make web` builds it. The API works without it.")
+    """`make run`: exits 0 after Ctrl-C, 1 when it could not start or a service keeps dying."""
+    env = dict(os.environ)
+    data_dir = Path(env.get("RENOVO_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
+    signal.signal(signal.SIGTERM, _interrupt)
+    backing: Backing | None = None
+    platform: Platform | None = None
+    status = 0
     try:
+        port, ports = choose_ports(env)
+        check_nginx()
+        lock = lock_data_dir(data_dir)  # noqa: F841 - held until the launcher exits
+        names = installation_names(data_dir, env)
+        database = names.pop("database", "renovo")
+        backing = resolve(env, data_dir, database=database, say=say)
+        platform_env = {**names, "RENOVO_DATABASE_URL": backing.database_url, "RENOVO_AMQP_URL": backing.amqp_url}
+        if not (ROOT / "web/dist/index.html").exists():
+            say("note: the web app is not built (web/dist); `make web` builds it. The API works without it.")
+        platform = Platform(data_dir=data_dir, port=port, ports=ports, env=platform_env, log_dir=data_dir / "logs",
+                            console=sys.stdout)
         platform.start()
-    except LaunchError as exc:
-        print(f"renovo: cannot start: {exc}", file=sys.stderr)
-        return 1
-    print(f"\nRenovo is running at {platform.url}  (data in {platform.data_dir}; Ctrl-C stops it)\n", flush=True)
-    stop = {"now": False}
-
-    def on_signal(signum: int, frame: object) -> None:
-        stop["now"] = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    try:
-        while not stop["now"]:
-            for name, p in platform.processes.items():
-                if p.poll() is not None:
-                    print(f"renovo: {name} exited with status {p.returncode}; stopping", file=sys.stderr)
-                    stop["now"] = True
+        supervisor = platform.supervisor(backing.children, say=say)
+        say(f"\nRenovo is running at {platform.url}  (data in {data_dir}; logs in {data_dir / 'logs'}; "
+            "Ctrl-C stops it)\n")
+        while True:
+            supervisor.check()
             time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    except KeepsDying as exc:
+        say(f"renovo: {exc}\nrenovo: stopping everything", sys.stderr)
+        status = 1
+    except LaunchError as exc:
+        say(f"renovo: cannot start: {exc}", sys.stderr)
+        status = 1
     finally:
-        print("stopping…", flush=True)
-        platform.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stopping short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if platform is not None or (backing is not None and backing.children):
+            say("stopping…")
+        if platform is not None:
+            platform.stop()
+        if backing is not None:
+            backing.stop()
+    return status
