@@ -29,8 +29,24 @@ from .engine import InputError
 MAX_PIXELS = 50_000_000
 """Decompression-bomb limit on decoded pixels (the output of a x4 run is 16 times more)."""
 HIGH_DEPTH_KEY = "renovo.high_depth"
+SOURCE_KEY = "renovo.source"
+"""`image.info[SOURCE_KEY]`: the original's `Source` (EXIF, ICC profile, whether it was lossless), set by decode."""
 _ORIENTATION_TAG = 0x0112
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass(frozen=True)
+class Source:
+    """What the result keeps of the original (see services.inference.output)."""
+
+    exif: bytes | None
+    """The original's EXIF as Pillow reads it (orientation still in it; output.py resets it)."""
+    icc: bytes | None
+    """The ICC profile of the decoded pixels (None when a conversion made the original's profile wrong)."""
+    lossless: bool
+    """PNG, BMP, TIFF, GIF, lossless WebP…: `auto` answers with a PNG."""
+    alpha: bool
+    """The original's mode carries alpha."""
 
 
 @dataclass
@@ -78,13 +94,55 @@ def decode(source: bytes | str | os.PathLike[str], *, max_pixels: int = MAX_PIXE
         raise InputError(f"image file is damaged or truncated: {exc}") from None
     orientation = image.getexif().get(_ORIENTATION_TAG, 1)
     high = _read_high_depth(data)
+    origin = _source(image, data)
     picture: Image.Image = ImageOps.exif_transpose(image) or image
+    picture = _to_srgb(picture, origin.icc) if picture.mode == "CMYK" and origin.icc else picture
+    if picture.mode == "CMYK" or picture.info.get("renovo.srgb"):
+        # Pillow's plain CMYK conversion ignores the profile; a CMYK profile cannot describe RGB pixels.
+        origin = Source(origin.exif, _SRGB_ICC if picture.info.get("renovo.srgb") else None, origin.lossless,
+                        origin.alpha)
     picture = _normalise_mode(picture)
+    picture.info[SOURCE_KEY] = origin
     if high is not None:
         high = orient_array(high, orientation)
         if high.shape[:2] == (picture.height, picture.width):
             picture.info[HIGH_DEPTH_KEY] = high
     return picture
+
+
+def _source(image: Image.Image, data: bytes) -> Source:
+    exif = image.getexif()
+    raw = image.info.get("exif")
+    fmt = image.format or ""
+    lossy = fmt in ("JPEG", "MPO") or (fmt == "WEBP" and b"VP8L" not in data[12:40])
+    alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        image.mode in ("P", "L") and "transparency" in image.info)
+    icc = image.info.get("icc_profile")
+    return Source(raw if isinstance(raw, bytes) else (exif.tobytes() if len(exif) else None),
+                  icc if isinstance(icc, bytes) and icc else None, not lossy, alpha)
+
+
+def _to_srgb(image: Image.Image, icc: bytes) -> Image.Image:
+    """CMYK through its own profile to sRGB (printing profiles map ink to colour very differently)."""
+    from PIL import ImageCms
+
+    try:
+        converted = ImageCms.profileToProfile(
+            image, ImageCms.ImageCmsProfile(io.BytesIO(icc)), ImageCms.createProfile("sRGB"), outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return image
+    assert converted is not None
+    converted.info["renovo.srgb"] = True
+    return converted
+
+
+def _srgb_icc() -> bytes:
+    from PIL import ImageCms
+
+    return bytes(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+
+
+_SRGB_ICC = _srgb_icc()
 
 
 def _read_high_depth(data: bytes) -> np.ndarray | None:

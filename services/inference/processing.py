@@ -1,4 +1,5 @@
-"""One job's compute, run in a worker thread: decode, run the engine, encode the result as PNG."""
+"""One job's compute, run in a worker thread: decode, run the engine, encode the result (PNG, WebP or JPEG,
+with the original's EXIF and ICC profile; see output.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from .engine import Engine, RunContext
-from .imageio import decode, encode_png
+from .imageio import SOURCE_KEY, Source, decode
+from .output import EXTENSIONS, encode
 
 
 @dataclass(frozen=True)
 class Processed:
-    png: bytes
+    data: bytes
+    format: str
+    """png, webp or jpeg (what `auto` became)."""
     width: int
     height: int
     engine: str
     input_pixels: int
+
+    @property
+    def extension(self) -> str:
+        return EXTENSIONS[self.format]
 
 
 def process(
@@ -28,6 +36,7 @@ def process(
     cancelled: Callable[[], bool],
     device: str = "cpu",
     tile: int | None = None,
+    output: dict[str, Any] | None = None,
 ) -> Processed:
     """Raises InputError for pictures that cannot be processed and Cancelled when asked to stop."""
     image = decode(data)
@@ -35,6 +44,10 @@ def process(
                      extra={"family": engine.family})
     ctx.check_cancelled()
     result = engine.run(image, type_name, options, ctx)
-    png = encode_png(result.image)
+    spec = output or {}
+    source = image.info.get(SOURCE_KEY)
+    encoded = encode(result.image, str(spec.get("format", "auto")), spec.get("quality"),
+                     flatten=bool(spec.get("flatten")), source=source if isinstance(source, Source) else None)
     progress(1.0)
-    return Processed(png, result.image.width, result.image.height, result.engine, image.width * image.height)
+    return Processed(encoded.data, encoded.format, result.image.width, result.image.height, result.engine,
+                     image.width * image.height)
