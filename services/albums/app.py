@@ -10,7 +10,7 @@ from aiohttp import web
 from shared import openapi, service
 from shared.http import base_app
 
-from . import routes_albums, routes_images, routes_upload
+from . import previews, routes_albums, routes_images, routes_upload
 from .openapi import SPEC
 from .settings import SETTINGS, Settings
 from .store import SCHEMA
@@ -33,4 +33,5 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(routes_albums.routes)
     app.add_routes(routes_upload.routes)
     app.add_routes(routes_images.routes)
+    previews.install(app)
     return app

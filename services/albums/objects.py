@@ -24,9 +24,17 @@ def thumbnail_key(user_id: uuid.UUID, image_id: uuid.UUID) -> str:
     return f"thumbs/{user_id}/{image_id}.webp"
 
 
+def preview_key(user_id: uuid.UUID, image_id: uuid.UUID) -> str:
+    """`previews/<user>/<image>.webp`: the preview size (services/albums/previews.py); may not exist yet."""
+    return f"previews/{user_id}/{image_id}.webp"
+
+
 def keys_of(rows: Iterable[asyncpg.Record]) -> list[str]:
-    """Both keys of each image row."""
-    return [key for row in rows for key in (row["storage_key"], row["thumbnail_key"])]
+    """Every key of each image row: original, thumbnail and preview."""
+    return [
+        key for row in rows
+        for key in (row["storage_key"], row["thumbnail_key"], preview_key(row["user_id"], row["id"]))
+    ]
 
 
 async def remove(storage: Storage, keys: Iterable[str]) -> None:

@@ -43,7 +43,10 @@ SPEC = document(
     "Renovo albums",
     {
         "/api/albums": {
-            "get": operation("The caller's albums", {"200": answer("albums", _page("Album"))}),
+            "get": operation("The caller's albums, newest first", {"200": answer("albums", _page("Album")),
+                                                                   **errors(422)},
+                             params=[query("cursor", {"type": "string"}),
+                                     query("limit", {"type": "integer", "minimum": 1, "maximum": 200})]),
             "post": operation("Create an album", {"201": answer("the album", ref("Album")), **errors(400, 413, 422)},
                               body=json_body(NAME)),
         },
@@ -76,11 +79,12 @@ SPEC = document(
                                 params=[path_id("id")]),
         },
         "/api/images/{id}/original": {"get": operation(
-            "The uploaded file", {"200": answer("the file", {"type": "string", "format": "binary"}, "image/*"),
-                                  **errors(404)}, params=[path_id("id")])},
+            "The uploaded file (byte ranges, ETag)",
+            {"200": answer("the file", {"type": "string", "format": "binary"}, "image/*"),
+             **errors(404, 416, 503)}, params=[path_id("id")])},
         "/api/images/{id}/thumbnail": {"get": operation(
             "The WebP thumbnail", {"200": answer("WebP", {"type": "string", "format": "binary"}, "image/webp"),
-                                   **errors(404)}, params=[path_id("id")])},
+                                   **errors(404, 416, 503)}, params=[path_id("id")])},
     },
     {"Album": ALBUM, "Image": IMAGE},
 )

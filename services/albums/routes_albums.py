@@ -13,6 +13,7 @@ from shared.http import ApiError, json_response, not_found, parse_uuid, read_jso
 from shared.service import POOL, STORAGE
 
 from . import events, objects, store
+from .routes_images import _limit as page_limit
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
@@ -44,11 +45,19 @@ def flag(request: web.Request, name: str) -> bool:
 
 @routes.get("/api/albums")
 async def list_albums(request: web.Request) -> web.Response:
-    """The caller's albums, newest first, each with its image count."""
+    """The caller's albums, newest first, each with its image count: `{"items", "next_cursor"}`, `limit` (1 to
+    200, default 50) at a time; `cursor` is the previous page's `next_cursor`."""
     user_id = require_user(request)
+    limit = page_limit(request)
+    after = None
+    if cursor := request.query.get("cursor"):
+        try:
+            after = store.decode_cursor(cursor)
+        except store.BadCursor:
+            raise ApiError(422, "invalid", "cursor is not valid") from None
     async with request.app[POOL].acquire() as conn:
-        rows = await store.list_albums(conn, user_id)
-    return json_response({"items": [store.album_json(r) for r in rows], "next_cursor": None})
+        rows, next_cursor = await store.list_albums(conn, user_id, after=after, limit=limit)
+    return json_response({"items": [store.album_json(r) for r in rows], "next_cursor": next_cursor})
 
 
 @routes.post("/api/albums")

@@ -11,7 +11,7 @@ import structlog
 from aiohttp import web
 
 from shared import outbox
-from shared.http import ApiError, json_response, not_found, parse_uuid, read_json, require_user
+from shared.http import ApiError, json_response, not_found, parse_uuid, read_json, require_user, send_object
 from shared.service import POOL, STORAGE
 from shared.storage import NotFound
 
@@ -137,9 +137,10 @@ def content_disposition(filename: str, disposition: str = "inline") -> str:
     return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-async def _object(request: web.Request, key: str) -> bytes:
+async def _object(request: web.Request, key: str, content_type: str, headers: dict[str, str]) -> web.StreamResponse:
+    """The object streamed from storage (bounded memory, Content-Length, ETag, byte ranges)."""
     try:
-        return await request.app[STORAGE].get(key)
+        return await send_object(request, request.app[STORAGE], key, content_type, headers)
     except NotFound:
         log.error("albums.object_missing", key=key)
         raise not_found("image file") from None
@@ -149,19 +150,17 @@ _FILE_HEADERS = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Optio
 
 
 @routes.get("/api/images/{id}/original")
-async def original(request: web.Request) -> web.Response:
+async def original(request: web.Request) -> web.StreamResponse:
     """The stored bytes, with the content type identified at upload (never the client's)."""
     user_id = require_user(request)
     row = await _own_image(request, user_id)
-    body = await _object(request, row["storage_key"])
     headers = {**_FILE_HEADERS, "Content-Disposition": content_disposition(row["filename"])}
-    return web.Response(body=body, content_type=row["content_type"], headers=headers)
+    return await _object(request, row["storage_key"], row["content_type"], headers)
 
 
 @routes.get("/api/images/{id}/thumbnail")
-async def thumbnail(request: web.Request) -> web.Response:
+async def thumbnail(request: web.Request) -> web.StreamResponse:
     """The WebP thumbnail made at upload."""
     user_id = require_user(request)
     row = await _own_image(request, user_id)
-    body = await _object(request, row["thumbnail_key"])
-    return web.Response(body=body, content_type="image/webp", headers=_FILE_HEADERS)
+    return await _object(request, row["thumbnail_key"], "image/webp", dict(_FILE_HEADERS))

@@ -1,7 +1,9 @@
 """`POST /api/images`: a streamed multipart upload of one or many files, optionally into an album.
 
-Each file part is read with a hard cap (never buffered beyond it), identified and decoded in a worker thread,
-and its original and thumbnail are stored; then one transaction inserts every accepted row with its
+Each file part is spooled to a temporary file with a hard cap (a request holds at most a chunk or two in
+memory, however many arrive at once), then read back, identified and decoded in a worker thread under the
+decode semaphore (so at most `decode_concurrency` files are in memory per process), and its original (copied
+from the spool file) and thumbnail are stored; then one transaction inserts every accepted row with its
 `image.uploaded` event. If anything fails before that commit, the stored objects are deleted again: nothing
 is half-written. Files that are refused are listed in `rejected`; if every file is refused, the answer is
 the error itself.
@@ -10,10 +12,11 @@ the error itself.
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import asyncpg
 import structlog
@@ -83,6 +86,40 @@ async def _read_capped(part: BodyPartReader, cap: int) -> bytes | None:
     return b"".join(chunks)
 
 
+async def _spool_capped(part: BodyPartReader, cap: int, directory: str | None) -> tuple[IO[bytes], int] | None:
+    """The part's bytes in a temporary file (memory up to one chunk, then disk) and their size, or None when over
+    `cap` (the rest is read and thrown away, never kept)."""
+    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=CHUNK, dir=directory)  # noqa: SIM115 (returned)
+    size = 0
+    try:
+        while chunk := await part.read_chunk(CHUNK):
+            size += len(chunk)
+            if size > cap:
+                spool.close()
+                while await part.read_chunk(CHUNK):
+                    pass
+                return None
+            if size > CHUNK:
+                await asyncio.to_thread(spool.write, chunk)
+            else:
+                spool.write(chunk)
+    except (ValueError, HttpProcessingError) as exc:
+        spool.close()
+        raise ApiError(400, "invalid_multipart", f"malformed multipart body: {exc}"[:200]) from None
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool, size
+
+
+def _read_all(spool: IO[bytes]) -> bytes:
+    spool.seek(0)
+    data = spool.read()
+    spool.seek(0)
+    return data
+
+
 async def _next_part(reader: MultipartReader) -> BodyPartReader | None:
     try:
         part = await reader.next()
@@ -116,38 +153,47 @@ async def _file_part(request: web.Request, batch: Batch, part: BodyPartReader) -
     if batch.files > settings.max_files:
         raise ApiError(413, "too_many_files", f"at most {settings.max_files} files per upload")
     name = images.clean_filename(part.filename)
-    data = await _read_capped(part, settings.max_file_bytes)
-    try:
-        if data is None:
-            raise images.too_large(settings.max_file_bytes)
-        started = time.perf_counter()
-        async with request.app[DECODE_SLOTS]:
-            processed = await asyncio.to_thread(
-                images.process, data, max_pixels=settings.max_pixels,
-                thumbnail_size=settings.thumbnail_size, quality=settings.thumbnail_quality,
-            )
-        PROCESS_SECONDS.observe(time.perf_counter() - started)
-    except images.Rejected as exc:
+    spooled = await _spool_capped(part, settings.max_file_bytes, settings.upload_spool_dir)
+    if spooled is None:
+        exc = images.too_large(settings.max_file_bytes)
         UPLOADS.labels(exc.code).inc()
-        log.info("albums.upload_rejected", code=exc.code, size=None if data is None else len(data))
+        log.info("albums.upload_rejected", code=exc.code, size=None)
         batch.rejected.append((name, exc))
         return
-    image_id = uuid.uuid4()
-    new = store.NewImage(
-        id=image_id,
-        filename=images.clean_filename(part.filename, processed.extension),
-        content_type=processed.content_type,
-        width=processed.width,
-        height=processed.height,
-        size_bytes=len(data),
-        storage_key=objects.original_key(batch.user_id, image_id, processed.extension),
-        thumbnail_key=objects.thumbnail_key(batch.user_id, image_id),
-    )
-    # Listed before the writes, so that a failure between them still cleans up both.
-    batch.stored.append(new)
-    storage = request.app[STORAGE]
-    await storage.put(new.storage_key, data, new.content_type)
-    await storage.put(new.thumbnail_key, processed.thumbnail, "image/webp")
+    spool, size = spooled
+    with spool:
+        try:
+            started = time.perf_counter()
+            async with request.app[DECODE_SLOTS]:
+                # The file's bytes are in memory only here, under the semaphore.
+                data = await asyncio.to_thread(_read_all, spool)
+                processed = await asyncio.to_thread(
+                    images.process, data, max_pixels=settings.max_pixels,
+                    thumbnail_size=settings.thumbnail_size, quality=settings.thumbnail_quality,
+                )
+                del data
+            PROCESS_SECONDS.observe(time.perf_counter() - started)
+        except images.Rejected as exc:
+            UPLOADS.labels(exc.code).inc()
+            log.info("albums.upload_rejected", code=exc.code, size=size)
+            batch.rejected.append((name, exc))
+            return
+        image_id = uuid.uuid4()
+        new = store.NewImage(
+            id=image_id,
+            filename=images.clean_filename(part.filename, processed.extension),
+            content_type=processed.content_type,
+            width=processed.width,
+            height=processed.height,
+            size_bytes=size,
+            storage_key=objects.original_key(batch.user_id, image_id, processed.extension),
+            thumbnail_key=objects.thumbnail_key(batch.user_id, image_id),
+        )
+        # Listed before the writes, so that a failure between them still cleans up both.
+        batch.stored.append(new)
+        storage = request.app[STORAGE]
+        await storage.put_file(new.storage_key, spool, new.content_type)
+        await storage.put(new.thumbnail_key, processed.thumbnail, "image/webp")
 
 
 async def _read_upload(request: web.Request, batch: Batch) -> None:

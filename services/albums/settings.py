@@ -26,7 +26,10 @@ class Settings(BaseSettings):
     """Thumbnails fit in a square of this side."""
     thumbnail_quality: int = 80
     decode_concurrency: int = 2
-    """Images decoded at once per process: a 50-Mpixel decode holds up to a few hundred MB."""
+    """Images decoded at once per process: a 50-Mpixel decode holds up to a few hundred MB. Uploads wait for a
+    slot with their file spooled to disk, so only these files are in memory, however many uploads arrive."""
+    upload_spool_dir: str | None = None
+    """Where uploaded files wait for their decode (the system's temporary folder by default)."""
     common: CommonSettings = Field(default_factory=CommonSettings)
 
 

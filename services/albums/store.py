@@ -81,13 +81,28 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 # --- albums ---------------------------------------------------------------------------------------------
 
 
-async def list_albums(conn: asyncpg.Connection, user_id: uuid.UUID) -> list[asyncpg.Record]:
-    """The user's albums, newest first."""
-    return await conn.fetch(
-        f"SELECT {ALBUM_COLUMNS} FROM albums.albums a WHERE a.user_id = $1 "
-        "ORDER BY a.created_at DESC, a.id DESC",
-        user_id,
+async def list_albums(
+    conn: asyncpg.Connection,
+    user_id: uuid.UUID,
+    *,
+    after: tuple[datetime, uuid.UUID] | None = None,
+    limit: int = 50,
+) -> tuple[list[asyncpg.Record], str | None]:
+    """One page of the user's albums, newest first, and the cursor of the next page (None on the last)."""
+    args: list[Any] = [user_id, limit + 1]
+    where = "a.user_id = $1"
+    if after is not None:
+        args.extend(after)
+        where += " AND (a.created_at, a.id) < ($3, $4)"
+    rows = await conn.fetch(
+        f"SELECT {ALBUM_COLUMNS} FROM albums.albums a WHERE {where} "
+        "ORDER BY a.created_at DESC, a.id DESC LIMIT $2",
+        *args,
     )
+    if len(rows) <= limit:
+        return list(rows), None
+    last = rows[limit - 1]
+    return list(rows[:limit]), encode_cursor(last["created_at"], last["id"])
 
 
 async def get_album(

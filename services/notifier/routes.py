@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
+from collections.abc import AsyncIterator
 
 import structlog
 from aiohttp import WSMsgType, web
 
+from shared import service
+from shared.events import EventType
 from shared.http import JWT_SECRET, bearer_token
-from shared.tokens import TokenError, verify_access_token
+from shared.tokens import AccessClaims, TokenError, verify_access_token
 
 from .hub import Hub
 from .settings import Settings
@@ -29,10 +33,17 @@ async def _first_message_token(ws: web.WebSocketResponse, timeout: float) -> str
         message = await ws.receive(timeout=timeout)
     except TimeoutError:
         return None
-    if message.type != WSMsgType.TEXT or len(message.data) > 8192:
+    if message.type != WSMsgType.TEXT:
+        return None
+    return _auth_message(message.data)
+
+
+def _auth_message(data: str) -> str | None:
+    """The token of an `{"type": "auth", "token": …}` message, or None for any other message."""
+    if len(data) > 8192:
         return None
     try:
-        body = json.loads(message.data)
+        body = json.loads(data)
     except ValueError:
         return None
     if isinstance(body, dict) and body.get("type") == "auth" and isinstance(body.get("token"), str):
@@ -40,35 +51,95 @@ async def _first_message_token(ws: web.WebSocketResponse, timeout: float) -> str
     return None
 
 
+async def _refuse(ws: web.WebSocketResponse, code: str, message: str) -> None:
+    await ws.send_json({"type": "error", "error": {"code": code, "message": message}})
+    await ws.close(code=UNAUTHORIZED, message=message.encode()[:120])
+
+
+def _claims(request: web.Request, token: str) -> AccessClaims:
+    claims = verify_access_token(request.app[JWT_SECRET], token)
+    if request.app[HUB].session_ended(claims):
+        raise TokenError("this session has ended")
+    return claims
+
+
 @routes.get("/api/notifications/ws")
 async def notifications(request: web.Request) -> web.StreamResponse:
+    """Authenticate (header or first message), then push. The socket lives as long as its access token: the
+    client sends `{"type": "auth", "token": …}` with a fresh token before it expires to keep it open (the
+    server answers `{"type": "ready"}` again); otherwise it is closed with 4401 when the token expires, and
+    at once when its session ends (logout, password change elsewhere, stolen refresh token)."""
     settings = request.app[SETTINGS]
     ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=16384)
     await ws.prepare(request)
     token = bearer_token(request) or await _first_message_token(ws, settings.auth_timeout)
-    user_id: uuid.UUID | None = None
+    claims: AccessClaims | None = None
     if token is not None:
         try:
-            user_id = verify_access_token(request.app[JWT_SECRET], token).user_id
+            claims = _claims(request, token)
         except TokenError as exc:
             await ws.send_json({"type": "error", "error": {"code": "unauthorized", "message": str(exc)}})
-    if user_id is None:
+    if claims is None:
         await ws.close(code=UNAUTHORIZED, message=b"unauthorized")
         return ws
+    user_id = claims.user_id
     hub = request.app[HUB]
     if hub.count(user_id) >= settings.max_sockets_per_user:
         await ws.send_json({"type": "error", "error": {"code": "too_many_sockets", "message": "too many tabs"}})
         await ws.close(code=4429, message=b"too many sockets")
         return ws
-    hub.add(user_id, ws)
+    transport = request.transport if isinstance(request.transport, asyncio.Transport) else None
+    hub.add(user_id, ws, claims, transport)
     try:
         await ws.send_json({"type": "ready"})
-        async for message in ws:
-            # Clients may ping with {"type": "ping"}; everything else is ignored.
-            if message.type == WSMsgType.TEXT and message.data[:64].find('"ping"') >= 0:
+        while not ws.closed:
+            left = claims.expires_at - time.time()
+            if left <= 0:
+                socket = hub.reauthenticate(ws, claims)
+                await ws.send_json({"type": "error", "error": {"code": "token_expired",
+                                                               "message": "access token expired"}})
+                if socket is not None:
+                    await hub.drop(socket, UNAUTHORIZED, "token_expired", "token expired")
+                break
+            try:
+                message = await ws.receive(timeout=min(left, 3600.0))
+            except TimeoutError:
+                continue
+            if message.type != WSMsgType.TEXT:
+                if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                    break
+                continue
+            fresh = _auth_message(message.data)
+            if fresh is not None:
+                try:
+                    renewed = _claims(request, fresh)
+                    if renewed.user_id != user_id:
+                        raise TokenError("a socket stays with its user")
+                except TokenError as exc:
+                    await _refuse(ws, "unauthorized", str(exc))
+                    break
+                claims = renewed
+                if hub.reauthenticate(ws, claims) is None:
+                    break  # dropped meanwhile
+                await ws.send_json({"type": "ready"})
+            elif message.data[:64].find('"ping"') >= 0:
+                # Clients may ping with {"type": "ping"}; everything else is ignored.
                 await ws.send_json({"type": "pong"})
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
         hub.remove(user_id, ws)
     return ws
+
+
+def sessions_consumer(settings: Settings):  # type: ignore[no-untyped-def]
+    """Cleanup context: this process's own queue of `session.revoked`, to close the sockets of ended sessions."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        bus = app[service.BUS]
+        instance = settings.instance or uuid.uuid4().hex[:8]
+        await bus.consume(bus.names.notifier_queue(f"{instance}.sessions"), [EventType.SESSION_REVOKED],
+                          app[HUB].handle_session, prefetch=64, exclusive=True)
+        yield
+
+    return ctx
