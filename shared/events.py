@@ -18,6 +18,7 @@ from .enhancements import FAMILIES
 
 class EventType(StrEnum):
     USER_REGISTERED = "user.registered"
+    USER_UPDATED = "user.updated"
     ALBUM_CREATED = "album.created"
     ALBUM_DELETED = "album.deleted"
     IMAGE_UPLOADED = "image.uploaded"
@@ -27,7 +28,28 @@ class EventType(StrEnum):
     JOB_COMPLETED = "job.completed"
     JOB_FAILED = "job.failed"
     JOB_CANCELLED = "job.cancelled"
+    JOB_UPDATED = "job.updated"
+    """The jobs service recorded a change of a job (the notifier forwards these, and only these)."""
+    JOB_CLAIM = "job.claim"
+    """A worker asks the jobs service whether it may run one attempt (answered with job.claimed)."""
+    JOB_CLAIMED = "job.claimed"
+    """The jobs service's answer to job.claim, sent to the asking worker's control queue."""
     SESSION_REVOKED = "session.revoked"
+    BATCH_FINISHED = "batch.finished"
+
+
+class JobState(StrEnum):
+    """A job's status as the jobs service records it (and as the API shows it)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
+TERMINAL_STATES = (JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED)
 
 
 JOB_REQUESTED_PREFIX = "job.requested."
@@ -78,6 +100,14 @@ class UserRegistered(Payload):
     email: str
 
 
+class UserUpdated(Payload):
+    """`user.updated`: the user's address and preferences as they are now (the notifier keeps a copy)."""
+
+    email: str
+    display_name: str | None = None
+    preferences: dict[str, Any] = Field(default_factory=dict)
+
+
 class SessionRevoked(Payload):
     """Sessions (refresh-token families) ended by logout, a password change or refresh-token reuse: the notifier
     closes their sockets. `session_ids` names them; with `all_sessions`, every session of the user ends but
@@ -106,6 +136,9 @@ class JobRequested(Payload):
     attempt: int
     source_key: str
     result_key: str
+    output: dict[str, Any] | None = None
+    """`{format: auto|png|webp|jpeg, quality, flatten}` (None: auto); the worker names the stored result
+    `result_key` with the extension of the format it wrote and reports that key with job.completed."""
 
 
 class JobStatus(Payload):
@@ -121,6 +154,43 @@ class JobStatus(Payload):
     result_key: str | None = None
     width: int | None = None
     height: int | None = None
+    eta_seconds: float | None = None
+    """job.progress: the worker's estimate of the seconds left (None until it can tell)."""
+    content_type: str | None = None
+    """job.completed: the stored result's media type (image/png, image/webp, image/jpeg)."""
+
+
+class BatchFinished(Payload):
+    """`batch.finished` (published by the jobs service): every job of a batch — or a job requested alone,
+    then `batch_id` is None — has ended. The notifier e-mails owners who are away from it."""
+
+    batch_id: uuid.UUID | None = None
+    album_id: uuid.UUID | None = None
+    jobs: list[dict[str, Any]]
+    """`{job_id, image_id, type, status}` of each job of the batch (at most 1000)."""
+
+
+class JobUpdated(JobStatus):
+    """job.updated: what the jobs service recorded; `change` is the socket message type (job.started, …)."""
+
+    change: str
+
+
+class JobClaim(Payload):
+    """job.claim: may this worker run this attempt now?"""
+
+    job_id: uuid.UUID
+    attempt: int
+    worker: str
+
+
+class JobClaimed(Payload):
+    """job.claimed: the answer. `run` false means the attempt is cancelled, superseded or finished."""
+
+    job_id: uuid.UUID
+    attempt: int
+    run: bool
+    status: str | None = None
 
 
 def make_event(
@@ -163,8 +233,28 @@ class Names:
         """Where the jobs service learns that an image is gone (its jobs and results go with it)."""
         return f"{self.prefix}jobs.images"
 
+    @property
+    def jobs_claims_queue(self) -> str:
+        """Where workers ask the jobs service whether they may run an attempt (job.claim)."""
+        return f"{self.prefix}jobs.claims"
+
+    @property
+    def jobs_dead_events_queue(self) -> str:
+        """Where the jobs service re-applies status and image events that were dead-lettered."""
+        return f"{self.prefix}jobs.dead-events"
+
     def notifier_queue(self, instance: str) -> str:
         return f"{self.prefix}notifier.{instance}"
+
+    @property
+    def notifier_mail_queue(self) -> str:
+        """Shared by the notifier replicas: finished batches to announce by e-mail (one replica each)."""
+        return f"{self.prefix}notifier.mail"
+
+    @property
+    def notifier_users_queue(self) -> str:
+        """Shared by the notifier replicas: users' e-mail addresses and preferences."""
+        return f"{self.prefix}notifier.users"
 
     def inference_control_queue(self, instance: str) -> str:
         return f"{self.prefix}inference-control.{instance}"

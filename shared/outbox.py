@@ -1,8 +1,10 @@
 """Transactional outbox: events written in the same transaction as the change, published by a relay.
 
 Each producing service has `<schema>.outbox` (see its first migration). `add` inserts the event and
-NOTIFYs the relay, which publishes with broker confirms and deletes what was confirmed. Several replicas can
-run relays at once: `FOR UPDATE SKIP LOCKED` gives each row to one of them.
+NOTIFYs the relay, which publishes with broker confirms, in the order the events were written, and deletes
+what was confirmed. Several replicas can run relays at once: `FOR UPDATE SKIP LOCKED` gives each row to one
+of them. Events that must reach a consumer (requests to the workers) are published `mandatory`: one the broker
+cannot route stays in the outbox, counted and logged, until its queue exists.
 """
 
 from __future__ import annotations
@@ -17,12 +19,19 @@ from prometheus_client import Gauge
 
 from .bus import Bus
 from .db import UNAVAILABLE_ERRORS
-from .events import Envelope
+from .events import JOB_REQUESTED_PREFIX, Envelope
 
 log = structlog.get_logger(__name__)
 
 OUTBOX_BACKLOG = Gauge("renovo_outbox_backlog", "Events written but not yet published")
 OUTBOX_OLDEST = Gauge("renovo_outbox_oldest_age_seconds", "Age of the oldest unpublished event")
+
+
+
+def must_route(event_type: str) -> bool:
+    """Events nobody may miss: a request for a worker must land in its queue or stay in the outbox."""
+    return event_type.startswith(JOB_REQUESTED_PREFIX)
+
 
 def channel_name(schema: str) -> str:
     return f"{schema}_outbox"
@@ -117,14 +126,25 @@ class Relay:
             )
             if not rows:
                 return 0
-            # Publish concurrently on the confirming channel; each await returns once the broker confirmed.
-            await asyncio.gather(
-                *(self.bus.publish(Envelope.model_validate_json(r["body"]), body=r["body"].encode()) for r in rows)
+            # Publish concurrently on the confirming channel (frames leave in this order, so the broker sees
+            # the events in the order they were written); each await returns once the broker confirmed.
+            results = await asyncio.gather(
+                *(self.bus.publish(Envelope.model_validate_json(r["body"]), body=r["body"].encode(),
+                                   mandatory=must_route(r["type"])) for r in rows),
+                return_exceptions=True,
             )
-            await conn.execute(
-                f'DELETE FROM "{self.schema}".outbox WHERE id = ANY($1::uuid[])', [r["id"] for r in rows]
-            )
-        return len(rows)
+            published = [r["id"] for r, result in zip(rows, results, strict=True) if result is None]
+            failed = [(r, result) for r, result in zip(rows, results, strict=True) if result is not None]
+            await conn.execute(f'DELETE FROM "{self.schema}".outbox WHERE id = ANY($1::uuid[])', published)
+        if failed:
+            row, error = failed[0]
+            if not isinstance(error, Exception):
+                raise error
+            log.warning("outbox.publish_failed", schema=self.schema, failed=len(failed), type=row["type"],
+                        error=repr(error))
+            if len(failed) == len(rows):
+                raise error
+        return len(published)
 
     async def _update_stats(self) -> None:
         if time.monotonic() - self._stats_at < 2.0:

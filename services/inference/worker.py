@@ -22,10 +22,20 @@ from pydantic import ValidationError
 
 from shared.bus import Bus, Delivery, Outcome
 from shared.enhancements import OptionError, get_type
-from shared.events import Envelope, EventType, JobRequested, JobStatus, job_requested, make_event
+from shared.events import (
+    Envelope,
+    EventType,
+    JobClaim,
+    JobClaimed,
+    JobRequested,
+    JobStatus,
+    job_requested,
+    make_event,
+)
 from shared.storage import NotFound, Storage
 
 from .engine import Cancelled, InputError
+from .eta import Eta
 from .processing import Processed, process
 from .registry import Registry
 from .settings import Settings
@@ -43,6 +53,10 @@ SECONDS_PER_MP = Histogram(
 )
 
 
+DRAIN_MARGIN_SECONDS = 15.0
+"""After the grace, handed-back jobs get this long to settle; the deployment's grace covers both."""
+
+
 class _Shutdown(Exception):
     """The worker is stopping: hand the request back."""
 
@@ -54,13 +68,16 @@ class Worker:
         self.storage = storage
         self.registry = registry
         self.instance = settings.instance or uuid.uuid4().hex[:8]
-        self._cancelled: OrderedDict[uuid.UUID, None] = OrderedDict()
+        # Cancelled attempts (not jobs: a retry is a new attempt that must run).
+        self._cancelled: OrderedDict[tuple[uuid.UUID, int], None] = OrderedDict()
+        self._claims: dict[tuple[uuid.UUID, int], asyncio.Future[JobClaimed]] = {}
         self._running: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._stop_at = float("inf")
         self._heavy = ThreadPoolExecutor(max(1, settings.concurrency), thread_name_prefix="model")
         self._light = ThreadPoolExecutor(max(1, settings.light_concurrency), thread_name_prefix="light")
         self._last_progress: dict[uuid.UUID, float] = {}
+        self._eta: dict[uuid.UUID, Eta] = {}
 
     async def start(self) -> None:
         names = self.bus.names
@@ -72,11 +89,12 @@ class Worker:
             prefetch = self.settings.light_concurrency if family == "none" else self.settings.concurrency
             await self.bus.consume(
                 names.inference_queue(family), [job_requested(family)], self.handle, prefetch=prefetch,
-                raw=self._unparseable,
+                raw=self._unparseable, retry_in_place=False,
             )
-        # Cancellations reach every worker; the one running the job stops it between tiles.
+        # Cancellations reach every worker; the one running the job stops it between tiles. The jobs service
+        # also answers this worker's claims here.
         await self.bus.consume(names.inference_control_queue(self.instance), [EventType.JOB_CANCELLED],
-                               self._on_cancel, exclusive=True)
+                               self._on_control, exclusive=True)
         log.info("worker.started", families=list(self.settings.families), instance=self.instance)
 
     async def stop(self) -> None:
@@ -87,19 +105,54 @@ class Worker:
         if self._running:
             log.info("worker.draining", running=len(self._running))
             # Past the grace period, running engines raise _Shutdown at their next tile and are requeued.
-            done, pending = await asyncio.wait(self._running, timeout=self.settings.shutdown_grace + 15)
+            limit = self.settings.shutdown_grace + DRAIN_MARGIN_SECONDS
+            done, pending = await asyncio.wait(self._running, timeout=limit)
             if pending:
                 log.warning("worker.jobs_abandoned", jobs=len(pending))
         self._heavy.shutdown(wait=False, cancel_futures=True)
         self._light.shutdown(wait=False, cancel_futures=True)
 
-    async def _on_cancel(self, envelope: Envelope, delivery: Delivery) -> Outcome:
-        job_id = envelope.payload.get("job_id")
-        if job_id:
-            self._cancelled[uuid.UUID(str(job_id))] = None
-            while len(self._cancelled) > 10_000:
-                self._cancelled.popitem(last=False)
+    async def _on_control(self, envelope: Envelope, delivery: Delivery) -> Outcome:
+        if envelope.type == EventType.JOB_CLAIMED:
+            try:
+                answer = JobClaimed.model_validate(envelope.payload)
+            except ValidationError:
+                return Outcome.SKIP
+            waiting = self._claims.get((answer.job_id, answer.attempt))
+            if waiting is not None and not waiting.done():
+                waiting.set_result(answer)
+            return Outcome.DONE
+        try:
+            status = JobStatus.model_validate(envelope.payload)
+        except ValidationError:
+            return Outcome.SKIP
+        self._cancelled[(status.job_id, status.attempt)] = None
+        while len(self._cancelled) > 10_000:
+            self._cancelled.popitem(last=False)
         return Outcome.DONE
+
+    async def _claim(self, request: JobRequested, user: uuid.UUID | None, corr: str | None) -> JobClaimed | None:
+        """Ask the jobs service whether this attempt may run now (it records it as running). Waits, asking
+        again, while the jobs service or the broker is away: the request stays unacknowledged meanwhile,
+        which costs no delivery. None when this worker is stopping."""
+        key = (request.job_id, request.attempt)
+        claim = JobClaim(job_id=request.job_id, attempt=request.attempt, worker=self.instance)
+        reply_to = self.bus.names.inference_control_queue(self.instance)
+        pause = 1.0
+        while not self._stopping:
+            waiting: asyncio.Future[JobClaimed] = asyncio.get_running_loop().create_future()
+            self._claims[key] = waiting
+            try:
+                await self.bus.publish(make_event(EventType.JOB_CLAIM, claim, user_id=user, correlation_id=corr),
+                                       mandatory=True, reply_to=reply_to)
+                return await asyncio.wait_for(waiting, self.settings.claim_timeout)
+            except Exception as exc:  # unanswered, unroutable (no jobs service yet) or the broker away
+                log.warning("worker.claim_unanswered", error=repr(exc), retry_in=pause)
+            finally:
+                self._claims.pop(key, None)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 30.0)
+        return None
 
     async def _unparseable(self, message: AbstractIncomingMessage) -> Outcome:
         JOBS.labels("unknown", "unparseable").inc()
@@ -134,7 +187,7 @@ class Worker:
         user, corr = envelope.user_id, envelope.correlation_id
         if self._stopping:
             return Outcome.RETRY
-        if request.job_id in self._cancelled:
+        if (request.job_id, request.attempt) in self._cancelled:
             JOBS.labels(family, "cancelled").inc()
             return Outcome.SKIP
         try:
@@ -145,7 +198,15 @@ class Worker:
             await self._report(EventType.JOB_FAILED, request, user, corr, error=f"cannot run this request: {exc}")
             JOBS.labels(family, "failed").inc()
             return Outcome.DONE
-        await self._report(EventType.JOB_STARTED, request, user, corr, progress=0.0)
+        # The jobs service decides whether this attempt runs (and records it as started): a cancelled,
+        # superseded or finished attempt is never computed, by this worker or one that joins later.
+        claimed = await self._claim(request, user, corr)
+        if claimed is None:
+            return Outcome.RETRY
+        if not claimed.run:
+            JOBS.labels(family, "cancelled").inc()
+            log.info("worker.claim_refused", status=claimed.status, attempt=request.attempt)
+            return Outcome.SKIP
         try:
             data = await self.storage.get(request.source_key)
         except NotFound:
@@ -169,10 +230,15 @@ class Worker:
         finally:
             heartbeat.cancel()
             self._last_progress.pop(request.job_id, None)
+            self._eta.pop(request.job_id, None)
         elapsed = time.perf_counter() - started
-        await self.storage.put(request.result_key, result.png, "image/png")
+        # The stored name follows the format written (`auto` is only known now); the jobs service records it.
+        result_key = f"{request.result_key.rsplit('.', 1)[0]}.{result.extension}"
+        content_type = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg"}[result.format]
+        await self.storage.put(result_key, result.data, content_type)
         await self._report(EventType.JOB_COMPLETED, request, user, corr, progress=1.0, engine=result.engine,
-                           result_key=request.result_key, width=result.width, height=result.height)
+                           result_key=result_key, width=result.width, height=result.height,
+                           content_type=content_type)
         JOBS.labels(family, "completed").inc()
         JOB_SECONDS.labels(family).observe(elapsed)
         if result.input_pixels:
@@ -185,26 +251,28 @@ class Worker:
         loop = asyncio.get_running_loop()
         last = {"at": 0.0, "value": 0.0}
         interval = self.settings.progress_interval
+        eta = self._eta.setdefault(request.job_id, Eta())
 
         def progress(fraction: float) -> None:
             # Called from the compute thread: throttle there, publish on the loop.
             now = time.monotonic()
+            seconds_left = eta.update(fraction)
             # 1.0 is announced by job.completed itself; a progress event for it would only cost every consumer.
             if fraction >= 1.0 or now - last["at"] < interval or fraction - last["value"] < 0.01:
                 return
             last.update(at=now, value=fraction)
             self._last_progress[request.job_id] = fraction
-            asyncio.run_coroutine_threadsafe(self._progress(request, user, corr, fraction), loop)
+            asyncio.run_coroutine_threadsafe(self._progress(request, user, corr, fraction, seconds_left), loop)
 
         def cancelled() -> bool:
             if time.monotonic() > self._stop_at:
                 raise _Shutdown()
-            return request.job_id in self._cancelled
+            return (request.job_id, request.attempt) in self._cancelled
 
         pool = self._light if engine.family == "none" else self._heavy
         return await loop.run_in_executor(
             pool, lambda: process(engine, data, request.type, options, progress, cancelled,
-                                  self.settings.device, self.settings.tile)
+                                  self.settings.device, self.settings.tile, request.output)
         )
 
     async def _heartbeat(self, request: JobRequested, user: uuid.UUID | None, corr: str | None) -> None:
@@ -212,11 +280,14 @@ class Worker:
         that only a silent (dead) worker's job is taken for stale."""
         while True:
             await asyncio.sleep(self.settings.heartbeat_interval)
-            await self._progress(request, user, corr, self._last_progress.get(request.job_id, 0.0))
+            eta = self._eta.get(request.job_id)
+            await self._progress(request, user, corr, self._last_progress.get(request.job_id, 0.0),
+                                 eta.current() if eta else None)
 
     async def _progress(self, request: JobRequested, user: uuid.UUID | None, corr: str | None,
-                        fraction: float) -> None:
+                        fraction: float, eta_seconds: float | None = None) -> None:
         try:
-            await self._report(EventType.JOB_PROGRESS, request, user, corr, progress=round(fraction, 4))
+            await self._report(EventType.JOB_PROGRESS, request, user, corr, progress=round(fraction, 4),
+                               eta_seconds=eta_seconds)
         except Exception as exc:  # progress is best effort; the outcome is what must not be lost
             log.warning("worker.progress_publish_failed", error=repr(exc))

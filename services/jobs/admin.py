@@ -1,5 +1,10 @@
 """Operator commands (`renovo admin …`): queue depths, dead letters (list and requeue), a user's jobs.
 
+Listing dead letters takes each message and puts it back (the dead-letter queues are classic queues, where
+that costs no delivery budget). Requeueing a dead-lettered request does not republish it (its job was marked
+failed): it starts a new attempt of that job, which waits for its owner's turn; a request whose job has moved
+on (retried, finished, deleted) is refused with the reason and stays where it is.
+
 They talk to the same PostgreSQL and RabbitMQ as the services, with the same settings (`RENOVO_*`).
 """
 
@@ -13,12 +18,14 @@ from typing import Any
 
 import aio_pika
 import asyncpg
+from pydantic import ValidationError
 
 from shared.enhancements import FAMILIES
-from shared.events import Names
+from shared.events import JOB_REQUESTED_PREFIX, Envelope, JobRequested, JobState, Names
 from shared.settings import CommonSettings
 
-from . import lifecycle, store
+from . import fairshare, lifecycle, store
+from .settings import Settings
 
 
 def _names(settings: CommonSettings) -> Names:
@@ -27,7 +34,8 @@ def _names(settings: CommonSettings) -> Names:
 
 def _queues(names: Names) -> list[str]:
     work = [names.inference_queue(f) for f in FAMILIES] + [
-        names.jobs_status_queue, names.jobs_dead_queue, names.jobs_images_queue]
+        names.jobs_status_queue, names.jobs_dead_queue, names.jobs_images_queue, names.jobs_claims_queue,
+        names.jobs_dead_events_queue]
     return work + [names.dead_queue(q) for q in work]
 
 
@@ -66,7 +74,14 @@ async def dead_letters(settings: CommonSettings, queue: str, *, requeue: bool, l
             seen.append({"message_id": message.message_id, "type": message.type or message.routing_key,
                          "reason": first.get("reason") if isinstance(first, dict) else None,
                          "body": message.body[:300].decode(errors="replace")})
-            if requeue and message.type:
+            if requeue and message.type and message.type.startswith(JOB_REQUESTED_PREFIX):
+                verdict = await _new_attempt(settings, message.body)
+                seen[-1]["requeued"] = verdict
+                if verdict == "new attempt":
+                    await message.ack()
+                else:
+                    held.append(message)
+            elif requeue and message.type:
                 await exchange.publish(
                     aio_pika.Message(message.body, message_id=message.message_id, type=message.type,
                                      correlation_id=message.correlation_id, content_type=message.content_type,
@@ -78,6 +93,28 @@ async def dead_letters(settings: CommonSettings, queue: str, *, requeue: bool, l
         for message in held:  # peeked, not requeued: back where they were
             await message.nack(requeue=True)
     return seen
+
+
+async def _new_attempt(settings: CommonSettings, body: bytes) -> str:
+    """Reset the job of a dead-lettered request to a new attempt; else say why not."""
+    try:
+        request = JobRequested.model_validate(Envelope.model_validate_json(body).payload)
+    except ValidationError:
+        return "refused: the message is not a readable request"
+    conn = await asyncpg.connect(settings.database_url, timeout=10)
+    try:
+        async with conn.transaction():
+            row = await store.get(conn, request.job_id, for_update=True)
+            if row is None:
+                return "refused: the job no longer exists"
+            if row["attempt"] != request.attempt:
+                return f"refused: the job has moved on to attempt {row['attempt']}"
+            if row["status"] != JobState.FAILED:
+                return f"refused: the job is {row['status']}, not failed"
+            await lifecycle.requeue(conn, row, (JobState.FAILED,), "admin")
+        return "new attempt"
+    finally:
+        await conn.close()
 
 
 async def user_jobs(settings: CommonSettings, user_id: uuid.UUID, *, cancel: bool) -> list[dict[str, Any]]:
@@ -121,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     jobs.add_argument("user_id", type=uuid.UUID)
     jobs.add_argument("--cancel", action="store_true", help="cancel the queued and running ones")
     args = parser.parse_args(argv)
-    settings = CommonSettings()
+    jobs_settings = Settings()
+    settings = jobs_settings.common
+    fairshare.configure(jobs_settings.in_flight_per_user, jobs_settings.in_flight_per_user_by_family)
     if args.command == "queues":
         rows = asyncio.run(queue_depths(settings))
     elif args.command == "dead-letters":

@@ -1,4 +1,5 @@
-"""What the jobs service consumes: the worker's status events and dead-lettered requests."""
+"""What the jobs service consumes: the workers' claims and status events, deleted images, dead-lettered
+requests and events; and its background loops (fair-share releases, the stale sweep)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,22 @@ from pydantic import ValidationError
 
 from shared.bus import Bus, Delivery, Outcome
 from shared.enhancements import FAMILIES
-from shared.events import JOB_STATUS_EVENTS, Envelope, EventType, ImageEvent, JobRequested, JobStatus
+from shared.events import (
+    JOB_STATUS_EVENTS,
+    Envelope,
+    EventType,
+    ImageEvent,
+    JobClaim,
+    JobClaimed,
+    JobRequested,
+    JobStatus,
+    job_requested,
+    make_event,
+)
 from shared.service import BUS, POOL, STORAGE
 from shared.storage import Storage
 
-from . import lifecycle
+from . import fairshare, lifecycle
 from .settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -54,6 +66,49 @@ def image_deleted_handler(pool: asyncpg.Pool, storage: Storage):  # type: ignore
     return handle
 
 
+def claim_handler(pool: asyncpg.Pool, bus: Bus):  # type: ignore[no-untyped-def]
+    """job.claim: a worker may run an attempt only while it is the job's current, unfinished one. The answer
+    goes to the worker's own control queue; so a worker that joins after a cancel never computes it."""
+
+    async def handle(envelope: Envelope, delivery: Delivery) -> Outcome:
+        try:
+            claim = JobClaim.model_validate(envelope.payload)
+        except ValidationError:
+            return Outcome.FAILED
+        if not delivery.reply_to:
+            return Outcome.FAILED
+        async with pool.acquire() as conn, conn.transaction():
+            run, status = await lifecycle.claim(conn, claim.job_id, claim.attempt, claim.worker)
+        answer = JobClaimed(job_id=claim.job_id, attempt=claim.attempt, run=run, status=status)
+        await bus.reply(delivery.reply_to, make_event(EventType.JOB_CLAIMED, answer, user_id=envelope.user_id,
+                                                      correlation_id=envelope.correlation_id))
+        if not run:
+            log.info("jobs.claim_refused", job_id=str(claim.job_id), attempt=claim.attempt, status=status)
+        return Outcome.DONE
+
+    return handle
+
+
+def dead_event_handler(pool: asyncpg.Pool, storage: Storage):  # type: ignore[no-untyped-def]
+    """Status and image events that were dead-lettered are applied again (they are idempotent): a longer
+    outage than the bus rides out in place must not leave a job running or a result behind."""
+    status = status_handler(pool)
+    image = image_deleted_handler(pool, storage)
+
+    async def handle(envelope: Envelope, delivery: Delivery) -> Outcome:
+        if envelope.type == EventType.IMAGE_DELETED:
+            outcome = await image(envelope, delivery)
+        elif envelope.type in JOB_STATUS_EVENTS:
+            outcome = await status(envelope, delivery)
+        else:
+            return Outcome.SKIP
+        log.warning("jobs.dead_event_applied", type=envelope.type, outcome=outcome.value)
+        # A permanent failure stays in renovo.dead.<queue> for operators (and its alert).
+        return Outcome.SKIP if outcome is Outcome.FAILED else outcome
+
+    return handle
+
+
 def dead_request_handler(pool: asyncpg.Pool, delivery_limit: int):  # type: ignore[no-untyped-def]
     async def handle(envelope: Envelope, delivery: Delivery) -> Outcome:
         try:
@@ -83,6 +138,12 @@ def consumers(settings: Settings):  # type: ignore[no-untyped-def]
         bus: Bus = app[BUS]
         pool = app[POOL]
         names = bus.names
+        fairshare.configure(settings.in_flight_per_user, settings.in_flight_per_user_by_family)
+        # Every family's work queue exists before the first request is published, whether or not a worker of
+        # that family ever ran: a request is never confirmed by the broker and then dropped.
+        for family in FAMILIES:
+            await bus.declare(names.inference_queue(family), [job_requested(family)])
+        await bus.consume(names.jobs_claims_queue, [EventType.JOB_CLAIM], claim_handler(pool, bus), prefetch=64)
         await bus.consume(names.jobs_status_queue, [str(t) for t in JOB_STATUS_EVENTS], status_handler(pool),
                           prefetch=64)
         await bus.consume(
@@ -92,13 +153,29 @@ def consumers(settings: Settings):  # type: ignore[no-untyped-def]
         )
         await bus.consume(names.jobs_images_queue, [EventType.IMAGE_DELETED],
                           image_deleted_handler(pool, app[STORAGE]), prefetch=16)
-        sweeper = asyncio.create_task(_sweep(pool, settings))
+        await bus.consume(names.jobs_dead_events_queue, [names.jobs_status_queue, names.jobs_images_queue],
+                          dead_event_handler(pool, app[STORAGE]), prefetch=16, source=names.dead_exchange)
+        loops = [asyncio.create_task(_sweep(pool, settings)), asyncio.create_task(_release(pool, settings))]
         yield
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+        for task in loops:
+            task.cancel()
+        for task in loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     return ctx
+
+
+async def _release(pool: asyncpg.Pool, settings: Settings) -> None:
+    """The fair-share safety net: releases normally follow each change in its transaction; this gives every
+    waiting user their turn after anything that slipped (a crash between, a changed setting)."""
+    while True:
+        await asyncio.sleep(settings.release_interval_seconds)
+        try:
+            await fairshare.release_all(pool, lifecycle.request_of)
+            await fairshare.update_gauges(pool)
+        except Exception as exc:
+            log.warning("jobs.release_failed", error=repr(exc))
 
 
 async def _sweep(pool: asyncpg.Pool, settings: Settings) -> None:

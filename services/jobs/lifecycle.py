@@ -14,9 +14,9 @@ from prometheus_client import Counter, Histogram
 
 from shared import outbox
 from shared.enhancements import TYPES
-from shared.events import EventType, JobRequested, JobStatus, job_requested, make_event
+from shared.events import EventType, JobRequested, JobState, JobStatus, JobUpdated, job_requested, make_event
 
-from . import store
+from . import batches, fairshare, store
 from .store import TERMINAL as TERMINAL_STATUSES
 
 log = structlog.get_logger(__name__)
@@ -48,6 +48,7 @@ def _requested_event(row: asyncpg.Record, correlation_id: str | None) -> Any:
     payload = JobRequested(
         job_id=row["id"], image_id=row["image_id"], type=row["type"], options=store.job_json(row)["options"],
         attempt=row["attempt"], source_key=row["source_key"], result_key=row["result_key"],
+        output=store.job_json(row)["output"],
     )
     return make_event(job_requested(row["family"]), payload, user_id=row["user_id"], correlation_id=correlation_id)
 
@@ -58,19 +59,65 @@ def _status_event(row: asyncpg.Record, type_: str, correlation_id: str | None, *
     return make_event(type_, payload, user_id=row["user_id"], correlation_id=correlation_id)
 
 
+def request_of(row: asyncpg.Record) -> Any:
+    return _requested_event(row, row["correlation_id"])
+
+
+async def announce(conn: asyncpg.Connection, row: asyncpg.Record, change: str, **extra: Any) -> None:
+    """Tell the owner's pages what was recorded (`job.updated`, forwarded by the notifier as `change`)."""
+    payload = JobUpdated(job_id=row["id"], image_id=row["image_id"], attempt=row["attempt"], status=row["status"],
+                         progress=float(row["progress"]), engine=row["engine"], error=row["error"], change=change,
+                         **extra)
+    await outbox.add(conn, store.SCHEMA, make_event(EventType.JOB_UPDATED, payload, user_id=row["user_id"],
+                                                    correlation_id=row["correlation_id"]))
+
+
+async def release_next(conn: asyncpg.Connection, row: asyncpg.Record) -> int:
+    """Fair share: a slot of this user and family may have freed up; release their next held jobs."""
+    return await fairshare.release(conn, row["user_id"], row["family"], request_of)
+
+
 async def create(conn: asyncpg.Connection, **fields: Any) -> asyncpg.Record:
-    """Insert a queued job and its `job.requested.<family>` event (caller holds the transaction)."""
-    row = await store.insert_job(conn, status="queued", **fields)
-    await outbox.add(conn, store.SCHEMA, _requested_event(row, fields.get("correlation_id")))
+    """Insert a queued job, held until its owner's turn (released now when the owner has room; the release
+    writes its `job.requested.<family>` to the outbox). The caller holds the transaction."""
+    row = await store.insert_job(conn, status=JobState.QUEUED, **fields)
+    await release_next(conn, row)
     JOBS_SUBMITTED.labels(row["type"]).inc()
     return row
+
+
+async def claim(conn: asyncpg.Connection, job_id: uuid.UUID, attempt: int, worker: str) -> tuple[bool, str | None]:
+    """A worker asks to run an attempt: yes while that attempt is the job's current one and not finished
+    (recorded as running, announced as started); no when it was cancelled, superseded or has ended."""
+    row = await store.get(conn, job_id, for_update=True)
+    if row is None:
+        return False, None
+    if row["attempt"] != attempt or row["status"] not in store.ACTIVE:
+        return False, str(row["status"])
+    first = row["status"] == JobState.QUEUED
+    updated = await conn.fetchrow(
+        f"UPDATE jobs.jobs SET status = 'running', started_at = coalesce(started_at, clock_timestamp()), "
+        f"heartbeat_at = clock_timestamp(), updated_at = clock_timestamp(), claimed_by = $2, "
+        f"released_at = coalesce(released_at, clock_timestamp()) WHERE id = $1 RETURNING {store.COLUMNS}",
+        job_id, worker,
+    )
+    assert updated is not None
+    if first:
+        if updated["started_at"] is not None:
+            waited = (updated["started_at"] - updated["requested_at"]).total_seconds()
+            QUEUE_WAIT.labels(updated["type"]).observe(waited)
+        await announce(conn, updated, EventType.JOB_STARTED)
+    return True, JobState.RUNNING
 
 
 async def cancel(conn: asyncpg.Connection, row: asyncpg.Record, correlation_id: str | None) -> asyncpg.Record | None:
     updated = await store.transition(conn, row["id"], attempt=None, allowed_from=store.ACTIVE, status="cancelled")
     if updated is not None:
         await outbox.add(conn, store.SCHEMA, _status_event(updated, EventType.JOB_CANCELLED, correlation_id))
+        await announce(conn, updated, EventType.JOB_CANCELLED)
         _finished(updated)
+        await batches.after_terminal(conn, updated)
+        await release_next(conn, updated)
     return updated
 
 
@@ -81,12 +128,14 @@ async def requeue(conn: asyncpg.Connection, row: asyncpg.Record, allowed_from: t
     updated = await conn.fetchrow(
         f"UPDATE jobs.jobs SET status = 'queued', attempt = attempt + 1, progress = 0, error = NULL, "
         f"engine = NULL, started_at = NULL, finished_at = NULL, requested_at = clock_timestamp(), "
+        f"released_at = NULL, heartbeat_at = NULL, claimed_by = NULL, "
         f"updated_at = clock_timestamp() WHERE id = $1 AND attempt = $2 AND status = ANY($3::text[]) "
         f"RETURNING {store.COLUMNS}",
         row["id"], row["attempt"], list(allowed_from),
     )
     if updated is not None:
-        await outbox.add(conn, store.SCHEMA, _requested_event(updated, correlation_id))
+        # The new attempt waits for its owner's turn like a new job (now, when the owner has room).
+        await release_next(conn, updated)
     return updated
 
 
@@ -100,17 +149,29 @@ async def apply_status(conn: asyncpg.Connection, type_: str, status: JobStatus) 
     """Record one worker event; False when it no longer applies (duplicate, stale attempt, job ended)."""
     job_id, attempt = status.job_id, status.attempt
     if type_ == EventType.JOB_PROGRESS:
-        return await store.set_progress(conn, job_id, attempt, min(max(status.progress or 0.0, 0.0), 1.0))
+        eta = status.eta_seconds if status.eta_seconds is None else min(max(status.eta_seconds, 0.0), 1e7)
+        # A heartbeat of the current attempt is accepted whatever its progress (a redelivered attempt starts
+        # again at 0): it proves the attempt alive. Only a rise of the progress is announced.
+        moved = await store.set_progress(conn, job_id, attempt, min(max(status.progress or 0.0, 0.0), 1.0), eta)
+        if moved is None:
+            return False
+        if moved:
+            row = await store.get(conn, job_id)
+            if row is not None:
+                await announce(conn, row, EventType.JOB_PROGRESS, eta_seconds=eta)
+        return True
     if type_ == EventType.JOB_STARTED:
         row = await store.transition(conn, job_id, attempt=attempt, allowed_from=("queued",), status="running",
                                      engine=status.engine)
         if row is not None and row["started_at"] is not None:
             QUEUE_WAIT.labels(row["type"]).observe((row["started_at"] - row["requested_at"]).total_seconds())
+            await announce(conn, row, EventType.JOB_STARTED)
         return row is not None
     if type_ == EventType.JOB_COMPLETED:
         row = await store.transition(
             conn, job_id, attempt=attempt, allowed_from=store.ACTIVE, status="completed", progress=1.0,
-            engine=status.engine, result_width=status.width, result_height=status.height,
+            engine=status.engine, result_width=status.width, result_height=status.height, eta_seconds=None,
+            **_reported_key(job_id, status),
         )
     elif type_ == EventType.JOB_FAILED:
         row = await store.transition(conn, job_id, attempt=attempt, allowed_from=store.ACTIVE, status="failed",
@@ -119,8 +180,20 @@ async def apply_status(conn: asyncpg.Connection, type_: str, status: JobStatus) 
         return False
     if row is not None:
         _finished(row)
+        await batches.after_terminal(conn, row)
+        await announce(conn, row, type_)
+        await release_next(conn, row)
         log.info("jobs.finished", job_id=str(job_id), status=row["status"], type=row["type"])
     return row is not None
+
+
+def _reported_key(job_id: uuid.UUID, status: JobStatus) -> dict[str, Any]:
+    """The key the worker stored the result under (its extension follows the format it wrote); only a key of
+    this job's own `results/<user>/<job>.<ext>` form is taken."""
+    key = status.result_key
+    if key and key.startswith("results/") and key.rsplit("/", 1)[-1].rsplit(".", 1)[0] == str(job_id):
+        return {"result_key": key}
+    return {}
 
 
 async def fail_dead_lettered(conn: asyncpg.Connection, job_id: uuid.UUID, attempt: int, reason: str) -> bool:
@@ -130,7 +203,10 @@ async def fail_dead_lettered(conn: asyncpg.Connection, job_id: uuid.UUID, attemp
         return False
     await outbox.add(conn, store.SCHEMA, _status_event(row, EventType.JOB_FAILED, row["correlation_id"],
                                                        error=reason))
+    await announce(conn, row, EventType.JOB_FAILED)
     _finished(row)
+    await batches.after_terminal(conn, row)
+    await release_next(conn, row)
     return True
 
 
@@ -142,6 +218,8 @@ async def forget_image(conn: asyncpg.Connection, user_id: uuid.UUID, image_id: u
         if row["status"] in store.ACTIVE:
             await cancel(conn, row, row["correlation_id"])
     await conn.execute("DELETE FROM jobs.jobs WHERE user_id = $1 AND image_id = $2", user_id, image_id)
+    for family in sorted({row["family"] for row in rows}):
+        await fairshare.release(conn, user_id, family, request_of)
     return [row["result_key"] for row in rows]
 
 

@@ -10,13 +10,23 @@ import structlog
 from aiohttp import web
 
 from shared.enhancements import TYPES, OptionError, get_type
-from shared.http import ApiError, json_response, not_found, parse_uuid, read_json, require_user
+from shared.http import ApiError, json_response, not_found, parse_uuid, read_json, require_user, send_object
 from shared.service import POOL, STORAGE
 from shared.storage import NotFound
 from shared.weights import family_availability
 
 from . import lifecycle, store
 from .albums_client import AlbumsClient
+from .output import (
+    content_disposition,
+    content_type_of,
+    download_name,
+    has_alpha,
+    parse_batch,
+    parse_output,
+    refuse_jpeg_alpha,
+)
+from .output import result_key as output_result_key
 from .settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -65,6 +75,8 @@ async def create_job(request: web.Request) -> web.Response:
         options = kind.validate_options(options)
     except OptionError as exc:
         raise ApiError(422, "invalid_options", str(exc)) from None
+    output = parse_output(body.get("output"))
+    batch = parse_batch(body.get("batch"))
     image_id = body.get("image_id")
     if not isinstance(image_id, str):
         raise ApiError(422, "invalid", "image_id is required")
@@ -83,16 +95,27 @@ async def create_job(request: web.Request) -> web.Response:
     if limit and image.width * image.height > limit:
         raise ApiError(422, "image_too_large",
                        f"{kind.label} accepts images up to {limit // 1_000_000} megapixels")
+    if output["format"] == "jpeg" and not output.get("flatten") and image.content_type != "image/jpeg":
+        try:
+            original = await request.app[STORAGE].get(image.storage_key)
+        except NotFound:
+            original = b""
+        if has_alpha(original):
+            raise refuse_jpeg_alpha()
     job_id = uuid.uuid4()
     async with pool.acquire() as conn, conn.transaction():
         if key is not None:
+            # Concurrent requests with one key (a double click, a client retry) queue here one after the
+            # other: the first creates the job, the others find it and answer it.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"renovo.jobs.idempotency.{user_id}.{key}")
             existing = await store.by_idempotency_key(conn, user_id, key)
             if existing is not None:
                 return _replay(existing, image_uuid, type_name, options)
         row = await lifecycle.create(
             conn, id=job_id, user_id=user_id, image_id=image.id, type=kind.name, family=kind.family,
-            options=options, source_key=image.storage_key, result_key=f"results/{user_id}/{job_id}.png",
-            idempotency_key=key, correlation_id=_correlation_id(),
+            options=options, source_key=image.storage_key, result_key=output_result_key(user_id, job_id, output),
+            idempotency_key=key, correlation_id=_correlation_id(), output=output, source_name=image.filename,
+            album_id=image.album_id, batch_id=batch.id if batch else None, batch_size=batch.size if batch else None,
         )
     log.info("jobs.requested", job_id=str(job_id), type=kind.name)
     return json_response(store.job_json(row), status=202)
@@ -195,15 +218,17 @@ async def retry_job(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/jobs/{job_id}/result")
-async def job_result(request: web.Request) -> web.Response:
+async def job_result(request: web.Request) -> web.StreamResponse:
+    """The result streamed from storage a chunk at a time (bounded memory), with Content-Length, ETag and ranges."""
     row = await _own_job(request)
     if row["status"] != "completed":
         raise ApiError(409, "not_ready", f"the job is {row['status']}, not completed")
+    key = row["result_key"]
+    headers = {
+        "Content-Disposition": content_disposition(download_name(row["source_name"], row["type"], key)),
+        "Cache-Control": "private, no-cache",
+    }
     try:
-        data = await request.app[STORAGE].get(row["result_key"])
+        return await send_object(request, request.app[STORAGE], key, content_type_of(key), headers)
     except NotFound:
         raise ApiError(410, "gone", "the result is no longer stored") from None
-    return web.Response(body=data, content_type="image/png", headers={
-        "Content-Disposition": f'attachment; filename="renovo-{row["type"]}-{row["id"]}.png"',
-        "Cache-Control": "private, no-cache",
-    })

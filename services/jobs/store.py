@@ -13,7 +13,7 @@ SCHEMA = "jobs"
 COLUMNS = (
     "id, user_id, image_id, type, family, options, status, progress, engine, error, attempt, source_key, "
     "result_key, result_width, result_height, idempotency_key, correlation_id, created_at, requested_at, updated_at, "
-    "started_at, finished_at"
+    "started_at, finished_at, output, eta_seconds, source_name, album_id, batch_id, batch_size"
 )
 ACTIVE = ("queued", "running")
 TERMINAL = ("completed", "failed", "cancelled")
@@ -37,11 +37,26 @@ def job_json(row: asyncpg.Record) -> dict[str, Any]:
         "updated_at": row["updated_at"].isoformat(),
         "started_at": row["started_at"].isoformat() if row["started_at"] else None,
         "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
+        "output": _output_json(row),
+        "eta_seconds": round(float(row["eta_seconds"]), 1)
+        if row["eta_seconds"] is not None and row["status"] in ACTIVE else None,
+        "batch_id": str(row["batch_id"]) if row["batch_id"] else None,
     }
+
+
+def _output_json(row: asyncpg.Record) -> dict[str, Any]:
+    output = row["output"]
+    spec = dict(json.loads(output) if isinstance(output, str) else output or {"format": "auto"})
+    if row["status"] == "completed":
+        # What `auto` became: the stored result's format.
+        spec["result_format"] = {"jpg": "jpeg"}.get(ext := row["result_key"].rsplit(".", 1)[-1], ext)
+    return spec
 
 
 async def insert_job(conn: asyncpg.Connection, **fields: Any) -> asyncpg.Record:
     fields["options"] = json.dumps(fields["options"])
+    if "output" in fields:
+        fields["output"] = json.dumps(fields["output"])
     names = list(fields)
     placeholders = ", ".join(f"${i}" for i in range(1, len(names) + 1))
     row = await conn.fetchrow(
@@ -130,14 +145,24 @@ async def transition(
     return await conn.fetchrow(f"UPDATE jobs.jobs SET {', '.join(sets)} WHERE {cond} RETURNING {COLUMNS}", *args)
 
 
-async def set_progress(conn: asyncpg.Connection, job_id: uuid.UUID, attempt: int, progress: float) -> bool:
-    result = await conn.execute(
-        "UPDATE jobs.jobs SET progress = $3, updated_at = clock_timestamp(), "
-        "status = 'running', started_at = coalesce(started_at, clock_timestamp()) "
-        "WHERE id = $1 AND attempt = $2 AND status IN ('queued', 'running') AND progress <= $3",
-        job_id, attempt, progress,
+async def set_progress(conn: asyncpg.Connection, job_id: uuid.UUID, attempt: int, progress: float,
+                       eta_seconds: float | None = None) -> bool | None:
+    """Record a progress report or heartbeat of the job's current attempt: any value proves the attempt alive
+    (a redelivered attempt starts again at 0), the stored progress only grows. None when it does not apply
+    (another attempt, or the job ended); else whether the progress rose."""
+    previous = await conn.fetchval(
+        "SELECT progress FROM jobs.jobs WHERE id = $1 AND attempt = $2 AND status IN ('queued', 'running') "
+        "FOR UPDATE", job_id, attempt,
     )
-    return str(result).endswith(" 1")
+    if previous is None:
+        return None
+    await conn.execute(
+        "UPDATE jobs.jobs SET progress = greatest(progress, $3), eta_seconds = $4, "
+        "updated_at = clock_timestamp(), heartbeat_at = clock_timestamp(), "
+        "status = 'running', started_at = coalesce(started_at, clock_timestamp()) WHERE id = $1 AND attempt = $2",
+        job_id, attempt, progress, eta_seconds,
+    )
+    return progress > float(previous)
 
 
 async def stale_running(conn: asyncpg.Connection, older_than_seconds: float, limit: int = 100) -> list[asyncpg.Record]:

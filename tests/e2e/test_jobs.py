@@ -161,7 +161,7 @@ async def test_poison_request_is_dead_lettered_and_job_failed(
                                routing_key="job.requested.none")
         await exchange.publish(aio_pika.Message(b"{not json", delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
                                routing_key="job.requested.none")
-        async with asyncio.timeout(30):
+        async with asyncio.timeout(90):  # each delivery backs off longer than the one before
             while True:
                 r = await user.request("GET", f"/api/jobs/{job_id}")
                 job = await r.json()
