@@ -41,6 +41,15 @@ class CommonSettings(BaseSettings):
     trusted_proxies: str = "127.0.0.1/32,::1/128"
     """Comma-separated addresses/networks of the proxies (gateway, ingress) whose X-Real-IP header names the client.
     A request from anywhere else is attributed to its own peer address, whatever its headers say."""
+    # E-mail (the notifier sends, auth tells whether the preference is available): without smtp_host, none.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_from: str = "Renovo <renovo@localhost>"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    public_url: str = "http://127.0.0.1:8080"
+    """The address people open Renovo at; links in e-mails start with it."""
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
 

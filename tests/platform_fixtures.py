@@ -14,10 +14,20 @@ import pytest
 
 from services.launcher import Platform, free_port
 from shared.settings import CommonSettings
+from tests.smtp_server import SmtpServer
 
 
 @pytest.fixture(scope="session")
-def platform(common_settings: CommonSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server the platform sends its e-mails to (tests/notifier/test_email.py reads them)."""
+    server = SmtpServer(free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def platform(common_settings: CommonSettings, tmp_path_factory: pytest.TempPathFactory,
+             smtp_server: SmtpServer) -> Iterator[Platform]:
     data = tmp_path_factory.mktemp("platform")
     env = {
         "RENOVO_ENV": "test",
@@ -31,6 +41,11 @@ def platform(common_settings: CommonSettings, tmp_path_factory: pytest.TempPathF
         "RENOVO_AUTH_BCRYPT_ROUNDS": "4",
         "RENOVO_INFERENCE_THREADS": "2",
         "RENOVO_LOG_FORMAT": "json",
+        "RENOVO_SMTP_HOST": "127.0.0.1",
+        "RENOVO_SMTP_PORT": str(smtp_server.port),
+        "RENOVO_SMTP_STARTTLS": "false",
+        "RENOVO_SMTP_FROM": "Renovo <renovo@example.org>",
+        "RENOVO_PUBLIC_URL": "https://renovo.example.org",
     }
     ports = {name: free_port() for name in ("auth", "albums", "jobs", "notifier", "inference")}
     p = Platform(data_dir=data, port=free_port(), ports=ports, env=env, log_dir=data / "logs")

@@ -11,7 +11,7 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from shared import outbox
-from shared.events import EventType, SessionRevoked, UserRegistered, make_event
+from shared.events import EventType, SessionRevoked, UserRegistered, UserUpdated, make_event
 from shared.http import ApiError, client_address, json_response, read_json, require_claims, require_user
 from shared.service import POOL
 from shared.tokens import AccessClaims, hash_refresh_token, issue_access_token, new_refresh_token
@@ -211,7 +211,12 @@ async def me(request: web.Request) -> web.Response:
         row = await store.user_by_id(conn, user_id)
     if row is None:
         raise ApiError(401, "unauthorized", "account no longer exists")
-    return json_response(store.user_json(row))
+    return json_response(_me_json(request, row))
+
+
+def _me_json(request: web.Request, row: Any) -> dict[str, Any]:
+    """The user, and what this installation can do for them (e-mail only where SMTP is configured)."""
+    return {**store.user_json(row), "capabilities": {"notify_email": bool(request.app[SETTINGS].common.smtp_host)}}
 
 
 @routes.patch("/api/auth/me")
@@ -231,10 +236,13 @@ async def update_me(request: web.Request) -> web.Response:
         fields["display_name"] = _display_name(body["display_name"], "")
     if "preferences" in body:
         prefs = body["preferences"]
-        if not isinstance(prefs, dict) or set(prefs) - {"notifications"} or not all(
+        if not isinstance(prefs, dict) or set(prefs) - {"notifications", "notify_email"} or not all(
             isinstance(v, bool) for v in prefs.values()
         ):
-            raise ApiError(422, "invalid", "preferences must be {\"notifications\": true|false}")
+            raise ApiError(422, "invalid", "preferences must be {\"notifications\": true|false, "
+                                           "\"notify_email\": true|false}")
+        if prefs.get("notify_email") and not settings.common.smtp_host:
+            raise ApiError(422, "email_unavailable", "this installation sends no e-mail (no SMTP server is set up)")
         fields["preferences"] = prefs
     attempt = None
     if "password" in body:
@@ -270,4 +278,11 @@ async def update_me(request: web.Request) -> web.Response:
             # A password change ends every other session (and their sockets); the one that made it goes on.
             await store.revoke_user(conn, user_id, keep_family=claims.session_id)
             await _sessions_revoked(conn, user_id, "password_changed", keep=claims.session_id)
-    return json_response(store.user_json(row))
+        if "preferences" in fields or "display_name" in fields:
+            # The notifier keeps a copy of the address and the e-mail preference (it owns no users).
+            user = store.user_json(row)
+            await outbox.add(conn, store.SCHEMA, make_event(
+                EventType.USER_UPDATED, UserUpdated(email=user["email"], display_name=user["display_name"],
+                                                    preferences=user["preferences"] or {}),
+                user_id=user_id, correlation_id=structlog.contextvars.get_contextvars().get("correlation_id")))
+    return json_response(_me_json(request, row))

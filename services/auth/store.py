@@ -30,7 +30,7 @@ async def insert_user(
 ) -> asyncpg.Record | None:
     return await conn.fetchrow(
         f"INSERT INTO auth.users (id, email, password_hash, display_name, preferences) "
-        f"VALUES ($1, $2, $3, $4, '{{\"notifications\": true}}'::jsonb) "
+        f"VALUES ($1, $2, $3, $4, '{{\"notifications\": true, \"notify_email\": false}}'::jsonb) "
         f"ON CONFLICT DO NOTHING RETURNING {USER_COLUMNS}",
         user_id, email, password_hash, display_name,
     )

@@ -21,6 +21,9 @@ class ImageRef:
     storage_key: str
     width: int
     height: int
+    filename: str | None = None
+    album_id: uuid.UUID | None = None
+    content_type: str | None = None
 
 
 class AlbumsClient:
@@ -49,4 +52,6 @@ class AlbumsClient:
                 body = await response.json()
         except (aiohttp.ClientError, TimeoutError):
             raise unavailable("the albums service") from None
-        return ImageRef(uuid.UUID(body["id"]), body["storage_key"], int(body["width"]), int(body["height"]))
+        return ImageRef(uuid.UUID(body["id"]), body["storage_key"], int(body["width"]), int(body["height"]),
+                        body.get("filename"), uuid.UUID(body["album_id"]) if body.get("album_id") else None,
+                        body.get("content_type"))

@@ -83,6 +83,10 @@ class Hub:
             if not sockets:
                 del self._sockets[user_id]
 
+    def users(self) -> dict[uuid.UUID, int]:
+        """Open sockets per user (for presence across replicas, see presence.py)."""
+        return {user_id: len(sockets) for user_id, sockets in self._sockets.items() if sockets}
+
     def count(self, user_id: uuid.UUID) -> int:
         return len(self._sockets.get(user_id, ()))
 
