@@ -161,7 +161,7 @@ class LocalStorage(Storage):
     async def open(self, key: str, start: int = 0, end: int | None = None) -> ObjectStream:
         path = self._path(key)
         try:
-            f = await _io(path.open, "rb")
+            f: IO[bytes] = await _io(open, path, "rb")
         except FileNotFoundError:
             raise NotFound(key) from None
         try:
