@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from services.inference import realsr, waifu2x
 from services.inference.checkpoint import CheckpointError
+from services.inference.models.realsr import arch as realsr_arch
+from services.inference.models.realsr import weights as realsr
+from services.inference.models.waifu2x import weights as waifu2x
 from services.inference.models.waifu2x.arch import CUNet, UpConv7
 from tests.inference.helpers import param_path
 
@@ -33,7 +35,7 @@ def _same_output(a: torch.nn.Module, b: torch.nn.Module, size: int) -> None:
     [("basicsr", "params_ema"), ("basicsr", None), ("esrgan", None), ("old", "state_dict")],
 )
 def test_rrdbnet_official_names(tmp_path: Path, style: str, wrapper: str | None) -> None:
-    ours = _randomised(realsr.RRDBNet(num_feat=16, num_block=2, num_grow_ch=8))
+    ours = _randomised(realsr_arch.RRDBNet(num_feat=16, num_block=2, num_grow_ch=8))
     mapping = realsr.official_key_map(2, style)
     state = {mapping[k]: v for k, v in ours.state_dict().items()}
     path = tmp_path / "net.pth"
@@ -56,7 +58,7 @@ def test_rrdbnet_wrong_checkpoints_are_refused(tmp_path: Path) -> None:
     torch.save({"conv.weight": torch.zeros(1)}, tmp_path / "other.pth")
     with pytest.raises(CheckpointError):
         realsr.load_official(tmp_path / "other.pth")
-    net = realsr.RRDBNet(num_feat=8, num_block=1, num_grow_ch=4)
+    net = realsr_arch.RRDBNet(num_feat=8, num_block=1, num_grow_ch=4)
     state = net.state_dict()
     del state["conv_hr.bias"]
     torch.save(state, tmp_path / "partial.pth")
