@@ -1,8 +1,9 @@
 """The worker's estimate of a job's time left, from the progress its engine reports tile by tile.
 
-The clock starts at the first progress report, so decoding and loading the model (paid before the first
-tile) do not count as the tiles' pace; the estimate is the remaining fraction at the pace measured since. It
-stays None until the job is a little way in (a pace from one tile is mostly noise).
+Until the engine has reported a few times the pace is measured from the start of the compute (so one tile
+done of four already gives an estimate); from the third report on it is measured from the first report, so
+that decoding and loading the model (paid once, before the first tile) stop counting as the tiles' pace. The
+estimate is the remaining fraction at that pace. None until something was done.
 """
 
 from __future__ import annotations
@@ -10,26 +11,29 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-MIN_FRACTION = 0.02
-MIN_SECONDS = 0.5
+MIN_SECONDS = 0.2
 
 
 class Eta:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._start: tuple[float, float] | None = None
+        self._begin = clock()
+        self._first: tuple[float, float] | None = None
+        self._reports = 0
         self._estimate: tuple[float, float] | None = None  # (seconds left, at)
 
     def update(self, fraction: float) -> float | None:
         """Record progress `fraction` (0…1) now; the seconds left, or None while it cannot tell."""
         now = self._clock()
-        if self._start is None:
-            self._start = (now, fraction)
-            return None
-        t0, f0 = self._start
+        if fraction <= 0:
+            return self.current()
+        self._reports += 1
+        if self._first is None:
+            self._first = (now, fraction)
+        t0, f0 = self._first if self._reports >= 3 and fraction > self._first[1] else (self._begin, 0.0)
         done, spent = fraction - f0, now - t0
-        if done < MIN_FRACTION or spent < MIN_SECONDS or fraction <= 0:
-            return None
+        if done <= 0 or spent < MIN_SECONDS:
+            return self.current()
         left = max(0.0, (1.0 - fraction) * spent / done)
         self._estimate = (left, now)
         return round(left, 1)

@@ -32,7 +32,7 @@ SOCKETS_CLOSED = Counter("renovo_notifier_sockets_closed_total",
                          "Sockets the server closed, by reason", ["reason"])
 for _reason in ("slow", "session_ended", "token_expired"):
     SOCKETS_CLOSED.labels(_reason)
-FORWARDED_FIELDS = ("job_id", "image_id", "status", "progress", "error", "engine")
+FORWARDED_FIELDS = ("job_id", "image_id", "status", "progress", "error", "engine", "eta_seconds")
 
 SESSION_ENDED = 4401  # the same close code as a refused authentication: the client logs in again
 
