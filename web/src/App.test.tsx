@@ -107,19 +107,17 @@ describe("App", () => {
     expect(window.location.search).toBe("?job=j1");
   });
 
-  it("loads the next page of thumbnails when asked, newest first, without duplicates", async () => {
+  it("loads the next page of thumbnails when the end of the grid comes into view, newest first, without duplicates", async () => {
     storeTokens();
     const img = (n: number) => ({ ...IMAGE, id: `img-${n}`, filename: `photo ${n}.jpg` });
     const { fetch, calls } = scriptedFetch((url) => {
-      if (url === "/api/images?limit=40") return json(200, { items: [img(3), img(2)], next_cursor: "c2" });
-      if (url === "/api/images?limit=40&cursor=c2") return json(200, { items: [img(2), img(1)], next_cursor: null });
+      if (url === "/api/images?limit=60") return json(200, { items: [img(3), img(2)], next_cursor: "c2" });
+      if (url === "/api/images?limit=60&cursor=c2") return json(200, { items: [img(2), img(1)], next_cursor: null });
       return undefined;
     }, common);
     renderApp(fetch);
 
     const grid = await screen.findByRole("list", { name: "Images" });
-    await waitFor(() => expect(within(grid).getAllByRole("link")).toHaveLength(2));
-    await userEvent.click(screen.getByRole("button", { name: "Load more" }));
     await waitFor(() => expect(within(grid).getAllByRole("link")).toHaveLength(3));
     expect(within(grid).getAllByRole("link").map((a) => a.getAttribute("aria-label"))).toEqual(["photo 3.jpg", "photo 2.jpg", "photo 1.jpg"]);
     expect(screen.queryByRole("button", { name: "Load more" })).not.toBeInTheDocument();

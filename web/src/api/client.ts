@@ -7,10 +7,52 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Seconds the server asked to wait (Retry-After), when it said. */
+    readonly retryAfter: number | null = null,
   ) {
     super(message);
     this.name = "ApiError";
   }
+}
+
+/** Answers worth asking again after a pause: rate limited, overloaded or restarting. */
+const RETRYABLE = new Set([429, 502, 503, 504]);
+const MAX_RETRIES = 3;
+const MAX_WAIT_MS = 10_000;
+
+/** The pause before retry `attempt` (0-based): the server's Retry-After when given, else jittered exponential. */
+export function retryDelay(attempt: number, retryAfter: number | null): number {
+  if (retryAfter !== null) return Math.min(MAX_WAIT_MS, Math.max(0, retryAfter * 1000));
+  const base = Math.min(MAX_WAIT_MS, 500 * 2 ** attempt);
+  return base / 2 + Math.random() * (base / 2);
+}
+
+/** Retry-After as seconds (delta-seconds or an HTTP date), or null. */
+export function parseRetryAfter(value: string | null): number | null {
+  if (!value) return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, (date - Date.now()) / 1000);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new DOMException("Aborted", "AbortError"));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new DOMException("Aborted", "AbortError"));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+export function isAbort(error: unknown): boolean {
+  return (error as Error | null)?.name === "AbortError";
 }
 
 export interface StoredTokens {
@@ -63,6 +105,11 @@ export class ApiClient {
     return this.tokens !== null;
   }
 
+  /** Whose session this is (the access token's subject), to notice another tab signing in as someone else. */
+  get subject(): string | null {
+    return tokenSubject(this.tokens?.access_token ?? null);
+  }
+
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -113,8 +160,8 @@ export class ApiClient {
     return this.request<T>("GET", path, { signal });
   }
 
-  post<T>(path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
-    return this.request<T>("POST", path, { body, headers });
+  post<T>(path: string, body?: unknown, headers?: Record<string, string>, signal?: AbortSignal): Promise<T> {
+    return this.request<T>("POST", path, { body, headers, signal });
   }
 
   patch<T>(path: string, body: unknown): Promise<T> {
@@ -129,7 +176,13 @@ export class ApiClient {
     const response = await this.send(method, path, options);
     if (response.status === 204) return undefined as T;
     const text = await response.text();
-    return (text ? JSON.parse(text) : undefined) as T;
+    if (!text) return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      // A proxy's HTML page instead of the API's JSON.
+      throw new ApiError(response.status, "bad_response", "Renovo answered with something unexpected. Reload the page; if it keeps happening, the server may be misconfigured.");
+    }
   }
 
   /** GET a binary resource (thumbnail, original, result) with the bearer token. */
@@ -138,18 +191,27 @@ export class ApiClient {
     return response.blob();
   }
 
-  /** Upload one file with progress; one request per file so each has its own progress. */
-  async upload(file: File, albumId: string | null, onProgress: (fraction: number) => void): Promise<UploadResult> {
-    const attempt = async (): Promise<{ status: number; body: string }> => {
+  /** Upload one file with progress; one request per file so each has its own progress. Abortable. */
+  async upload(
+    file: File,
+    albumId: string | null,
+    onProgress: (fraction: number) => void,
+    signal?: AbortSignal,
+  ): Promise<UploadResult> {
+    const attempt = async (): Promise<{ status: number; body: string; retryAfter: string | null }> => {
       const token = await this.accessToken();
       return new Promise((resolve, reject) => {
+        if (signal?.aborted) return reject(new DOMException("Aborted", "AbortError"));
         const xhr = new XMLHttpRequest();
+        signal?.addEventListener("abort", () => xhr.abort(), { once: true });
+        xhr.onabort = () => reject(new DOMException("Aborted", "AbortError"));
         xhr.open("POST", `${this.baseUrl}/api/images`);
         if (token) xhr.setRequestHeader("Authorization", `Bearer ${token}`);
         xhr.upload.onprogress = (e) => {
           if (e.lengthComputable) onProgress(e.loaded / e.total);
         };
-        xhr.onload = () => resolve({ status: xhr.status, body: xhr.responseText });
+        xhr.onload = () =>
+          resolve({ status: xhr.status, body: xhr.responseText, retryAfter: xhr.getResponseHeader("Retry-After") });
         xhr.onerror = () => reject(new ApiError(0, "network", "The upload was interrupted. Check your connection."));
         const form = new FormData();
         if (albumId) form.append("album_id", albumId);
@@ -162,12 +224,37 @@ export class ApiClient {
       result = await attempt();
     }
     if (result.status === 401) this.store(null);
-    const body = result.body ? JSON.parse(result.body) : {};
-    if (result.status >= 400) throw toApiError(result.status, body);
+    let body: unknown = null;
+    try {
+      body = result.body ? JSON.parse(result.body) : {};
+    } catch {
+      body = null;
+    }
+    if (result.status >= 400 || body === null) {
+      throw toApiError(result.status >= 400 ? result.status : 502, body, parseRetryAfter(result.retryAfter));
+    }
     return body as UploadResult;
   }
 
+  /**
+   * One request, retried on 429/502/503/504 after the server's Retry-After (or a jittered back-off) where that is
+   * safe: reads, and writes that carry an Idempotency-Key (the server answers a replay with the first result).
+   */
   private async send(method: string, path: string, options: RequestOptions): Promise<Response> {
+    const safe = method === "GET" || method === "HEAD" || Boolean(options.headers?.["Idempotency-Key"]);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.sendOnce(method, path, options);
+      } catch (error) {
+        if (!(error instanceof ApiError) || !safe || attempt >= MAX_RETRIES) throw error;
+        const gateway = error.status === 502 || error.status === 504;
+        if (!RETRYABLE.has(error.status) || (gateway && method !== "GET")) throw error;
+        await sleep(retryDelay(attempt, error.retryAfter), options.signal);
+      }
+    }
+  }
+
+  private async sendOnce(method: string, path: string, options: RequestOptions): Promise<Response> {
     const usedToken = options.anonymous ? null : this.tokens?.access_token ?? null;
     let response = await this.fetchOnce(method, path, options, usedToken);
     if (response.status === 401 && usedToken) {
@@ -181,9 +268,9 @@ export class ApiClient {
       try {
         body = await response.json();
       } catch {
-        body = null;
+        body = null; // an HTML error page from a proxy
       }
-      throw toApiError(response.status, body);
+      throw toApiError(response.status, body, parseRetryAfter(response.headers.get("Retry-After")));
     }
     return response;
   }
@@ -282,10 +369,49 @@ export class ApiClient {
   }
 }
 
-function toApiError(status: number, body: unknown): ApiError {
+/** What happened and what to do, for answers that carry no message of the API's own. */
+export function statusMessage(status: number, retryAfter: number | null = null): string {
+  const wait = retryAfter !== null && retryAfter > 0 ? ` Try again in ${Math.ceil(retryAfter)} s.` : " Wait a moment and try again.";
+  switch (status) {
+    case 401:
+      return "Your session has ended. Log in again.";
+    case 403:
+      return "You are not allowed to do that.";
+    case 404:
+      return "Not found: it may have been deleted.";
+    case 413:
+      return "That is too large for Renovo to accept.";
+    case 429:
+      return `Too many requests at once.${wait}`;
+    case 502:
+    case 504:
+      return `Renovo's server is not answering (${status}); it may be restarting. Try again in a minute.`;
+    case 503:
+      return `Renovo is busy or being updated (503).${wait}`;
+    default:
+      return status >= 500
+        ? `Something went wrong on the server (${status}). Try again; if it keeps happening, tell whoever runs Renovo.`
+        : `The request was refused (${status}). Reload the page and try again.`;
+  }
+}
+
+function toApiError(status: number, body: unknown, retryAfter: number | null = null): ApiError {
   const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
-  const fallback = status >= 500 ? "Something went wrong on the server. Please try again." : `Request failed (${status}).`;
-  return new ApiError(status, error?.code ?? `http_${status}`, error?.message ?? fallback);
+  const useServer = error?.message && status !== 502 && status !== 504;
+  return new ApiError(status, error?.code ?? `http_${status}`, useServer ? error.message! : statusMessage(status, retryAfter), retryAfter);
+}
+
+/** The `sub` claim of a JWT, without checking it (the server does); null for anything else. */
+export function tokenSubject(token: string | null): string | null {
+  const part = token?.split(".")[1];
+  if (!part) return null;
+  try {
+    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
+    const sub = (JSON.parse(json) as { sub?: unknown }).sub;
+    return typeof sub === "string" ? sub : null;
+  } catch {
+    return null;
+  }
 }
 
 export function newIdempotencyKey(): string {

@@ -70,6 +70,8 @@ export interface Job {
   progress: number;
   engine: string | null;
   error: string | { code?: string; message?: string } | null;
+  /** 1 for the first run; a retry starts attempt + 1. */
+  attempt?: number;
   created_at: string;
   updated_at: string;
 }
@@ -88,7 +90,7 @@ export interface JobEvent {
   progress?: number;
   error?: string | { code?: string; message?: string } | null;
   engine?: string;
-  /** When the event happened (the notifier adds it); orders pushes against HTTP records. */
+  /** When the notifier saw the event (its clock, not the jobs service's): never used to order states. */
   updated_at?: string;
 }
 

@@ -1,36 +1,11 @@
-// "Click or drop here": a file input inside a drop target; both paths hand over a list of files.
-import { useId, useState, type DragEvent } from "react";
+// "Click or drop here": a file input that hands over a list of files. Drops anywhere in the page (this box
+// included) are taken by the page-wide drop target (PageDrop).
+import { useId } from "react";
 
 export function DropZone({ onFiles, compact = false }: { onFiles(files: File[]): void; compact?: boolean }) {
   const id = useId();
-  const [over, setOver] = useState(false);
-
-  const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes("Files");
-
   return (
-    <div
-      className={`dropzone${over ? " dropzone-over" : ""}${compact ? " dropzone-compact" : ""}`}
-      data-testid="dropzone"
-      onDragEnter={(e) => {
-        if (!hasFiles(e)) return;
-        e.preventDefault();
-        setOver(true);
-      }}
-      onDragOver={(e) => {
-        if (!hasFiles(e)) return;
-        e.preventDefault();
-        e.dataTransfer.dropEffect = "copy";
-      }}
-      onDragLeave={(e) => {
-        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setOver(false);
-      }}
-      onDrop={(e) => {
-        e.preventDefault();
-        setOver(false);
-        const files = Array.from(e.dataTransfer?.files ?? []);
-        if (files.length) onFiles(files);
-      }}
-    >
+    <div className={`dropzone${compact ? " dropzone-compact" : ""}`} data-testid="dropzone">
       <input
         id={id}
         className="visually-hidden"
@@ -58,7 +33,8 @@ export function DropZone({ onFiles, compact = false }: { onFiles(files: File[]):
         <span className="dropzone-title">Click or drop here</span>
       </label>
       <span id={`${id}-hint`} className="hint">
-        Photos or drawings (JPEG, PNG, WebP…), up to 50 MB and 50 megapixels each. Several at once are fine.
+        Photos or drawings (JPEG, PNG, WebP…), up to 50 MB and 50 megapixels each. Several at once are fine; you can
+        also drop them anywhere on the page.
       </span>
     </div>
   );

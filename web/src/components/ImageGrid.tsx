@@ -1,49 +1,143 @@
-// Same-size thumbnails, newest first, loading the next page as the end comes into view.
-import { useEffect, useRef } from "react";
+// Same-size thumbnails, newest first, virtualised: only the rows on screen (and a few around them) are in the
+// page, so a thumbnail is requested when it scrolls into view, its request is aborted when it scrolls past
+// before arriving, and a 1,500-photo album holds a few dozen <img> elements instead of 1,500. The next page of
+// the list is fetched as its end comes near.
+import { memo, useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import type { ImageItem } from "../api/types";
 import { Link } from "../router";
 import { AuthImage } from "./AuthImage";
+
+const OVERSCAN_ROWS = 2;
+
+interface Layout {
+  columns: number;
+  cell: number;
+  gap: number;
+  rowHeight: number;
+}
+
+function layoutFor(width: number): Layout {
+  // Without layout (tests, a hidden page) assume a desktop width.
+  const w = width > 0 ? width : 1000;
+  const phone = w < 700;
+  const min = phone ? 104 : 160;
+  const gap = phone ? 6 : 10;
+  const columns = Math.max(1, Math.floor((w + gap) / (min + gap)));
+  const cell = (w - gap * (columns - 1)) / columns;
+  return { columns, cell, gap, rowHeight: cell + gap };
+}
+
+const Thumb = memo(function Thumb({ image, index, total }: { image: ImageItem; index: number; total: number }) {
+  return (
+    <li aria-posinset={index + 1} aria-setsize={total}>
+      <Link href={`/images/${image.id}`} className="thumb" title={image.filename} aria-label={image.filename}>
+        <AuthImage path={`/api/images/${image.id}/thumbnail`} alt={image.filename} decoding="async" />
+      </Link>
+    </li>
+  );
+});
 
 export function ImageGrid({
   images,
   hasMore,
   loading,
   onLoadMore,
+  restoreScrollY = null,
+  total,
 }: {
   images: ImageItem[];
   hasMore: boolean;
   loading: boolean;
   onLoadMore(): void;
+  /** Scroll the window here once the grid can be that tall (coming back to a gallery). */
+  restoreScrollY?: number | null;
+  /** How many images there are in all, when known. */
+  total?: number;
 }) {
-  const sentinel = useRef<HTMLDivElement>(null);
-  const loadMore = useRef(onLoadMore);
-  loadMore.current = onLoadMore;
+  const list = useRef<HTMLUListElement>(null);
+  const [width, setWidth] = useState(0);
+  const [rows, setRows] = useState({ first: 0, last: 6 });
+  const restored = useRef(restoreScrollY === null);
+  const { columns, cell, gap, rowHeight } = layoutFor(width);
+  const rowCount = Math.ceil(images.length / columns);
 
-  useEffect(() => {
-    const node = sentinel.current;
-    if (!node || !hasMore || typeof IntersectionObserver === "undefined") return;
-    const observer = new IntersectionObserver(
-      (entries) => {
-        if (entries.some((e) => e.isIntersecting)) loadMore.current();
-      },
-      { rootMargin: "600px 0px" },
-    );
+  useLayoutEffect(() => {
+    const node = list.current;
+    if (!node) return;
+    setWidth(node.clientWidth);
+    if (typeof ResizeObserver === "undefined") return;
+    const observer = new ResizeObserver(() => setWidth(node.clientWidth));
     observer.observe(node);
     return () => observer.disconnect();
-  }, [hasMore, images.length]);
+  }, []);
+
+  const measure = useCallback(() => {
+    const node = list.current;
+    if (!node) return;
+    const top = node.getBoundingClientRect().top;
+    const first = Math.max(0, Math.floor(-top / rowHeight) - OVERSCAN_ROWS);
+    const last = Math.max(first, Math.ceil((window.innerHeight - top) / rowHeight) + OVERSCAN_ROWS);
+    setRows((r) => (r.first === first && r.last === last ? r : { first, last }));
+  }, [rowHeight]);
+
+  useLayoutEffect(() => {
+    measure();
+    let frame = 0;
+    const onScroll = () => {
+      cancelAnimationFrame(frame);
+      frame = requestAnimationFrame(measure);
+    };
+    window.addEventListener("scroll", onScroll, { passive: true });
+    window.addEventListener("resize", onScroll);
+    return () => {
+      cancelAnimationFrame(frame);
+      window.removeEventListener("scroll", onScroll);
+      window.removeEventListener("resize", onScroll);
+    };
+  }, [measure, images.length]);
+
+  // Back to where this gallery was left, once the grid is laid out.
+  useLayoutEffect(() => {
+    if (restored.current || width === 0 || restoreScrollY === null) return;
+    restored.current = true;
+    window.scrollTo(0, restoreScrollY);
+    measure();
+  }, [width, restoreScrollY, measure]);
+
+  // The next page when the rows near the end are on screen.
+  const nearEnd = rows.last >= rowCount - OVERSCAN_ROWS - 1;
+  useEffect(() => {
+    if (nearEnd && hasMore && !loading) onLoadMore();
+  }, [nearEnd, hasMore, loading, onLoadMore, images.length]);
+
+  const firstRow = Math.min(rows.first, Math.max(0, rowCount - 1));
+  const start = firstRow * columns;
+  const end = Math.min(images.length, (rows.last + 1) * columns);
+  const setSize = hasMore ? total ?? -1 : images.length;
+  const height = rowCount ? rowCount * rowHeight - gap : 0;
 
   return (
     <>
-      <ul className="grid" aria-label="Images" aria-busy={loading}>
-        {images.map((image) => (
-          <li key={image.id}>
-            <Link href={`/images/${image.id}`} className="thumb" title={image.filename} aria-label={image.filename}>
-              <AuthImage path={`/api/images/${image.id}/thumbnail`} alt={image.filename} loading="lazy" decoding="async" />
-            </Link>
-          </li>
+      <ul
+        ref={list}
+        className="grid"
+        aria-label="Images"
+        aria-busy={loading}
+        style={{
+          gridTemplateColumns: `repeat(${columns}, minmax(0, 1fr))`,
+          gridAutoRows: cell,
+          gap,
+          alignContent: "start",
+          boxSizing: "border-box",
+          paddingTop: firstRow * rowHeight,
+          height,
+        }}
+      >
+        {images.slice(start, end).map((image, i) => (
+          <Thumb key={image.id} image={image} index={start + i} total={setSize} />
         ))}
       </ul>
-      <div ref={sentinel} className="grid-end">
+      <div className="grid-end">
         {loading && <span className="spinner" role="status" aria-label="Loading more images" />}
         {hasMore && !loading && (
           <button type="button" className="btn" onClick={onLoadMore}>

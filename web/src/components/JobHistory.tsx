@@ -23,7 +23,14 @@ export function JobHistory({
   onView,
   onCancel,
   onRetry,
+  error = null,
+  loading = false,
+  onReload,
 }: {
+  /** Why the history could not be loaded: then the list says so instead of "no enhancements yet". */
+  error?: string | null;
+  loading?: boolean;
+  onReload?(): void;
   jobs: Job[];
   models: Model[];
   viewing: string | null;
@@ -31,9 +38,23 @@ export function JobHistory({
   onCancel(job: Job): void;
   onRetry(job: Job): void;
 }) {
+  if (error) {
+    return (
+      <p className="error" role="alert">
+        The history could not be loaded: {error}{" "}
+        {onReload && (
+          <button type="button" className="btn-link" onClick={onReload}>
+            Try again
+          </button>
+        )}
+      </p>
+    );
+  }
+  if (!jobs.length && loading) return <span className="spinner" role="status" aria-label="Loading the history" />;
   if (!jobs.length) return <p className="hint">No enhancements yet on this image.</p>;
   return (
-    <div className="table-wrap">
+    // Focusable so that a keyboard can scroll a table wider than a phone.
+    <div className="table-wrap" tabIndex={0} role="region" aria-label="Earlier jobs">
       <table className="history">
         <caption className="visually-hidden">Earlier jobs on this image</caption>
         <thead>
@@ -73,7 +94,7 @@ export function JobHistory({
                       type="button"
                       className="btn btn-small"
                       onClick={() => onView(job)}
-                      aria-label={`View ${label} result from ${formatTime(job.created_at)}`}
+                      aria-label={`${viewing === job.id ? "Viewing" : "View"} ${label} result from ${formatTime(job.created_at)}`}
                       disabled={viewing === job.id}
                     >
                       {viewing === job.id ? "Viewing" : "View"}

@@ -1,25 +1,71 @@
+// Toasts: they go by themselves after a while (errors stay until dismissed), but not while the pointer is over
+// them or the keyboard focus is in them, so that nobody loses a message while reading it or reaching its link.
+import { useEffect, useRef, useState } from "react";
 import { Link } from "../router";
-import { useLive } from "../state/live";
+import { useLive, type Toast } from "../state/live";
+
+export const TOAST_MS = 8000;
+
+function ToastItem({ toast, paused, onDismiss }: { toast: Toast; paused: boolean; onDismiss(): void }) {
+  const remaining = useRef(TOAST_MS);
+  useEffect(() => {
+    if (toast.kind === "error" || paused) return;
+    const started = Date.now();
+    const timer = setTimeout(onDismiss, remaining.current);
+    return () => {
+      clearTimeout(timer);
+      remaining.current = Math.max(1000, remaining.current - (Date.now() - started));
+    };
+  }, [toast.kind, paused, onDismiss]);
+  return (
+    <div className={`toast toast-${toast.kind}`} role={toast.kind === "error" ? "alert" : "status"}>
+      <div className="toast-text">
+        <strong>{toast.title}</strong>
+        {toast.body && <span>{toast.body}</span>}
+      </div>
+      {toast.href && (
+        <Link href={toast.href} className="toast-link" onClick={onDismiss}>
+          {toast.linkText ?? "Open"}
+        </Link>
+      )}
+      <button type="button" className="btn-icon" aria-label="Dismiss notification" onClick={onDismiss}>
+        ×
+      </button>
+    </div>
+  );
+}
 
 export function Toasts() {
   const { toasts, dismiss } = useLive();
+  const [hovered, setHovered] = useState(false);
+  const [focused, setFocused] = useState(false);
+  const callbacks = useRef(new Map<number, () => void>());
+  const onDismiss = (id: number) => {
+    let fn = callbacks.current.get(id);
+    if (!fn) {
+      fn = () => {
+        callbacks.current.delete(id);
+        dismiss(id);
+      };
+      callbacks.current.set(id, fn);
+    }
+    return fn;
+  };
   return (
-    <div className="toasts" role="region" aria-label="Notifications" aria-live="polite">
+    <div
+      className="toasts"
+      role="region"
+      aria-label="Messages"
+      aria-live="polite"
+      onMouseEnter={() => setHovered(true)}
+      onMouseLeave={() => setHovered(false)}
+      onFocus={() => setFocused(true)}
+      onBlur={(e) => {
+        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setFocused(false);
+      }}
+    >
       {toasts.map((t) => (
-        <div key={t.id} className={`toast toast-${t.kind}`} role={t.kind === "error" ? "alert" : "status"}>
-          <div className="toast-text">
-            <strong>{t.title}</strong>
-            {t.body && <span>{t.body}</span>}
-          </div>
-          {t.href && (
-            <Link href={t.href} className="toast-link" onClick={() => dismiss(t.id)}>
-              {t.linkText ?? "Open"}
-            </Link>
-          )}
-          <button type="button" className="btn-icon" aria-label="Dismiss notification" onClick={() => dismiss(t.id)}>
-            ×
-          </button>
-        </div>
+        <ToastItem key={t.id} toast={t} paused={hovered || focused} onDismiss={onDismiss(t.id)} />
       ))}
     </div>
   );

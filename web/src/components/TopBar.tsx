@@ -21,7 +21,7 @@ export function TopBar({ menuOpen, onMenu }: { menuOpen: boolean; onMenu(): void
           <path d="M4 7h16M4 12h16M4 17h16" stroke="currentColor" strokeWidth="2" strokeLinecap="round" />
         </svg>
       </button>
-      <Link href="/" className="brand" aria-label="Renovo home">
+      <Link href="/" className="brand">
         <span className="brand-mark" aria-hidden="true">R</span>
         <span className="brand-name">Renovo</span>
       </Link>

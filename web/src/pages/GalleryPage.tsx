@@ -1,52 +1,62 @@
-// "All images" or one album: the drop zone, uploads, the grid and the album's own actions.
+// "All images" or one album: the drop zone, the grid and the album's own actions. Uploads go through the
+// page-wide queue (state/uploads.tsx); what was loaded and the scroll position survive going to an image and back.
 import { useCallback, useEffect, useRef, useState } from "react";
+import { isAbort } from "../api/client";
 import type { ImageItem, Page } from "../api/types";
 import { ApplyToAlbum } from "../components/ApplyToAlbum";
 import { DropZone } from "../components/DropZone";
 import { ImageGrid } from "../components/ImageGrid";
-import { UploadList, useUploads } from "../components/Uploads";
 import { navigate } from "../router";
 import { useAlbums } from "../state/albums";
+import { useGalleryCache } from "../state/gallery";
 import { useSession } from "../state/session";
+import { useUploadQueue } from "../state/uploads";
 import { useTitle } from "../useTitle";
 
-const PAGE_SIZE = 40;
+const PAGE_SIZE = 60;
 
 export function GalleryPage({ albumId }: { albumId: string | null }) {
   const { client } = useSession();
   const albumsState = useAlbums();
+  const queue = useUploadQueue();
+  const cache = useGalleryCache();
+  const key = albumId ?? "all";
   const album = albumId ? albumsState.albums?.find((a) => a.id === albumId) : undefined;
-  const [images, setImages] = useState<ImageItem[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
+  const [cached] = useState(() => cache.get(key));
+  const [images, setImages] = useState<ImageItem[]>(cached?.images ?? []);
+  const [cursor, setCursor] = useState<string | null>(cached?.cursor ?? null);
+  const [loaded, setLoaded] = useState(cached?.loaded ?? false);
+  const [loading, setLoading] = useState(!cached?.loaded);
   const [error, setError] = useState<string | null>(null);
   const [mode, setMode] = useState<"view" | "rename" | "delete" | "apply">("view");
-  const loadingRef = useRef(false);
-  const generation = useRef(0);
+  const scrollY = useRef(cached?.scrollY ?? 0);
+  const request = useRef<AbortController | null>(null);
 
   const load = useCallback(
     async (from: string | null) => {
-      if (loadingRef.current && from) return;
-      const gen = generation.current;
-      loadingRef.current = true;
+      if (request.current && from) return;
+      request.current?.abort();
+      const controller = new AbortController();
+      request.current = controller;
       setLoading(true);
       try {
         const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
         if (albumId) query.set("album_id", albumId);
         if (from) query.set("cursor", from);
-        const page = await client.get<Page<ImageItem>>(`/api/images?${query}`);
-        if (gen !== generation.current) return;
+        const page = await client.get<Page<ImageItem>>(`/api/images?${query}`, controller.signal);
         setImages((list) => {
-          const seen = new Set(list.map((i) => i.id));
-          return [...(from ? list : []), ...page.items.filter((i) => !from || !seen.has(i.id))];
+          const base = from ? list : [];
+          const seen = new Set(base.map((i) => i.id));
+          return [...base, ...page.items.filter((i) => !seen.has(i.id))];
         });
         setCursor(page.next_cursor ?? null);
+        setLoaded(true);
         setError(null);
       } catch (e) {
-        if (gen === generation.current) setError((e as Error).message);
+        if (!isAbort(e)) setError(`The photos could not be loaded: ${(e as Error).message}`);
       } finally {
-        if (gen === generation.current) {
-          loadingRef.current = false;
+        if (request.current === controller) {
+          request.current = null;
           setLoading(false);
         }
       }
@@ -54,30 +64,51 @@ export function GalleryPage({ albumId }: { albumId: string | null }) {
     [client, albumId],
   );
 
+  // The first page, unless this gallery was loaded before; nothing is left running when the page goes.
   useEffect(() => {
-    generation.current += 1;
-    loadingRef.current = false;
-    setImages([]);
-    setCursor(null);
-    setMode("view");
-    void load(null);
-  }, [load]);
+    if (!cached?.loaded) void load(null);
+    return () => request.current?.abort();
+  }, [load, cached]);
+
+  // Remember what is loaded and where the page is scrolled, for coming back.
+  useEffect(() => {
+    cache.set(key, { images, cursor, loaded, scrollY: scrollY.current });
+  }, [cache, key, images, cursor, loaded]);
+  useEffect(() => {
+    let frame = 0;
+    const onScroll = () => {
+      cancelAnimationFrame(frame);
+      frame = requestAnimationFrame(() => {
+        scrollY.current = window.scrollY;
+        const state = cache.get(key);
+        if (state) state.scrollY = window.scrollY;
+      });
+    };
+    window.addEventListener("scroll", onScroll, { passive: true });
+    return () => {
+      cancelAnimationFrame(frame);
+      window.removeEventListener("scroll", onScroll);
+    };
+  }, [cache, key]);
 
   const reloadAlbums = albumsState.reload;
-  const onUploaded = useCallback(
-    (added: ImageItem[]) => {
-      setImages((list) => {
-        const fresh = added.filter((i) => !list.some((x) => x.id === i.id) && (!albumId || i.album_id === albumId));
-        return [...fresh, ...list];
-      });
-      void reloadAlbums();
-    },
-    [albumId, reloadAlbums],
+  useEffect(
+    () =>
+      queue.onUploaded((added) => {
+        setImages((list) => {
+          const fresh = added.filter((i) => !list.some((x) => x.id === i.id) && (!albumId || i.album_id === albumId));
+          return fresh.length ? [...fresh, ...list] : list;
+        });
+        void reloadAlbums();
+      }),
+    [queue, albumId, reloadAlbums],
   );
-  const uploads = useUploads(client, onUploaded);
 
   const title = albumId ? album?.name ?? "Album" : "All images";
   useTitle(title);
+  const onLoadMore = useCallback(() => {
+    if (cursor) void load(cursor);
+  }, [cursor, load]);
 
   return (
     <div className="page gallery">
@@ -112,6 +143,7 @@ export function GalleryPage({ albumId }: { albumId: string | null }) {
           name={album.name}
           onConfirm={async () => {
             await albumsState.remove(album.id);
+            cache.forget(album.id);
             navigate("/", { replace: true });
           }}
           onCancel={() => setMode("view")}
@@ -120,20 +152,26 @@ export function GalleryPage({ albumId }: { albumId: string | null }) {
       {albumId && album && mode === "apply" && (
         <ApplyToAlbum albumId={album.id} albumName={album.name} onClose={() => setMode("view")} />
       )}
-      <DropZone onFiles={(files) => uploads.add(files, albumId)} compact={images.length > 0} />
-      <UploadList items={uploads.items} onClear={uploads.clear} />
+      <DropZone onFiles={(files) => queue.add(files, albumId)} compact={images.length > 0} />
       {error && (
         <p className="error" role="alert">
           {error}{" "}
-          <button type="button" className="btn-link" onClick={() => load(cursor)}>
+          <button type="button" className="btn-link" onClick={() => void load(loaded ? cursor : null)}>
             Try again
           </button>
         </p>
       )}
-      {!loading && !error && images.length === 0 && (
+      {loaded && !loading && !error && images.length === 0 && (
         <p className="empty">No images here yet. Add some with the box above.</p>
       )}
-      <ImageGrid images={images} hasMore={cursor !== null} loading={loading} onLoadMore={() => cursor && load(cursor)} />
+      <ImageGrid
+        images={images}
+        hasMore={cursor !== null}
+        loading={loading}
+        onLoadMore={onLoadMore}
+        restoreScrollY={cached?.scrollY ?? null}
+        total={album?.image_count}
+      />
     </div>
   );
 }

@@ -1,6 +1,6 @@
 // One image: choose a type, run it, follow its progress, compare, download, and its job history.
 import { useEffect, useRef, useState } from "react";
-import { newIdempotencyKey } from "../api/client";
+import { isAbort, newIdempotencyKey } from "../api/client";
 import { baseName, download } from "../api/download";
 import { errorText, isTerminal, type ImageItem, type Job, type Page } from "../api/types";
 import { AuthImage } from "../components/AuthImage";
@@ -8,6 +8,7 @@ import { Compare } from "../components/Compare";
 import { JobHistory } from "../components/JobHistory";
 import { initialChoice, TypeSelect, type Choice } from "../components/TypeSelect";
 import { formatBytes } from "../components/Uploads";
+import { useThrottledText } from "../useThrottledText";
 import { Link, navigate, useSearchParams } from "../router";
 import { useAlbums } from "../state/albums";
 import { useImageJobs, useLive } from "../state/live";
@@ -27,31 +28,52 @@ export function ImagePage({ imageId }: { imageId: string }) {
   const [choice, setChoice] = useState<Choice | null>(null);
   const [running, setRunning] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
+  const [history, setHistory] = useState<{ loading: boolean; error: string | null; attempt: number }>({
+    loading: true,
+    error: null,
+    attempt: 0,
+  });
   const followed = useRef<string | null>(null);
+  const { track } = live;
   useTitle(image?.filename ?? "Image");
 
+  // Requests of this image are aborted when the page goes (or shows another image).
   useEffect(() => {
-    let live_ = true;
+    const abort = new AbortController();
     setImage(null);
     setLoadError(null);
-    client.get<ImageItem>(`/api/images/${imageId}`).then(
-      (img) => live_ && setImage(img),
-      (e: Error) => live_ && setLoadError(e.message),
+    client.get<ImageItem>(`/api/images/${imageId}`, abort.signal).then(
+      (img) => setImage(img),
+      (e: Error) => !isAbort(e) && setLoadError(e.message),
     );
-    client.get<Page<Job>>(`/api/jobs?image_id=${encodeURIComponent(imageId)}`).then(
-      (page) => live_ && live.track(page.items),
-      () => undefined,
-    );
-    return () => {
-      live_ = false;
-    };
-    // live.track is stable; re-fetch only for another image.
+    return () => abort.abort();
   }, [client, imageId]);
+
+  const historyAttempt = history.attempt;
+  useEffect(() => {
+    const abort = new AbortController();
+    setHistory((h) => ({ ...h, loading: true, error: null }));
+    client.get<Page<Job>>(`/api/jobs?image_id=${encodeURIComponent(imageId)}`, abort.signal).then(
+      (page) => {
+        track(page.items);
+        setHistory((h) => ({ ...h, loading: false }));
+      },
+      (e: Error) => !isAbort(e) && setHistory((h) => ({ ...h, loading: false, error: e.message })),
+    );
+    return () => abort.abort();
+  }, [client, imageId, track, historyAttempt]);
 
   const current = choice ?? (models ? initialChoice(models) : null);
   const selectedModel = models?.find((m) => m.type === current?.type);
   const active = jobs.find((j) => !isTerminal(j.status));
   const requested = params.get("job");
+  const progressText = active
+    ? `${models?.find((m) => m.type === active.type)?.label ?? active.type}: ${
+        active.status === "queued" ? "waiting to start" : `${Math.round((active.progress ?? 0) * 100)}%`
+      }`
+    : "";
+  // Screen readers hear the progress now and then, not every percent.
+  const announced = useThrottledText(progressText, 10_000);
   const viewing =
     jobs.find((j) => j.id === requested && j.status === "completed") ?? jobs.find((j) => j.status === "completed") ?? null;
 
@@ -144,7 +166,7 @@ export function ImagePage({ imageId }: { imageId: string }) {
           {viewing && image ? (
             <Compare
               key={viewing.id}
-              beforePath={`/api/images/${imageId}/original`}
+              beforePath={`/api/images/${imageId}/preview`}
               afterPath={`/api/jobs/${viewing.id}/result`}
               afterLabel={[viewingModel?.label ?? viewing.type, describeOptions(viewingModel, viewing.options)]
                 .filter((part) => part !== "—")
@@ -155,7 +177,7 @@ export function ImagePage({ imageId }: { imageId: string }) {
             />
           ) : (
             <div className="frame frame-large" style={image ? { aspectRatio: `${image.width} / ${image.height}` } : undefined}>
-              <AuthImage path={`/api/images/${imageId}/original`} alt={name} />
+              <AuthImage path={`/api/images/${imageId}/preview`} alt={name} />
             </div>
           )}
         </div>
@@ -176,8 +198,11 @@ export function ImagePage({ imageId }: { imageId: string }) {
             >
               {running ? "Starting…" : "Run"}
             </button>
+            <p className="visually-hidden" role="status">
+              {announced}
+            </p>
             {active && (
-              <div className="job-progress" aria-live="polite">
+              <div className="job-progress">
                 <div className="job-progress-text">
                   <span>
                     {models?.find((m) => m.type === active.type)?.label ?? active.type}:{" "}
@@ -235,6 +260,9 @@ export function ImagePage({ imageId }: { imageId: string }) {
           onView={(job) => navigate(`/images/${imageId}?job=${job.id}`, { replace: true })}
           onCancel={(job) => act(job, "cancel")}
           onRetry={(job) => act(job, "retry")}
+          loading={history.loading}
+          error={history.error}
+          onReload={() => setHistory((h) => ({ ...h, attempt: h.attempt + 1 }))}
         />
       </section>
     </div>

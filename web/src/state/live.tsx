@@ -79,14 +79,11 @@ export function LiveProvider({
 
   const dismiss = useCallback((id: number) => setToasts((list) => list.filter((t) => t.id !== id)), []);
 
-  const toast = useCallback(
-    (t: Omit<Toast, "id">) => {
-      const id = nextToast.current++;
-      setToasts((list) => [...list.slice(-4), { ...t, id }]);
-      if (t.kind !== "error") setTimeout(() => dismiss(id), 8000);
-    },
-    [dismiss],
-  );
+  // Toasts dismiss themselves (components/Toasts.tsx), pausing while hovered or focused.
+  const toast = useCallback((t: Omit<Toast, "id">) => {
+    const id = nextToast.current++;
+    setToasts((list) => [...list.slice(-4), { ...t, id }]);
+  }, []);
 
   const announce = useCallback(
     (job: Job) => {
@@ -147,24 +144,44 @@ export function LiveProvider({
     }
   }, [client, store, track]);
 
-  // The WebSocket lives as long as someone is signed in.
+  // The WebSocket lives as long as someone is signed in (this provider is remounted for each person).
   const signedIn = Boolean(user);
   useEffect(() => {
     if (!signedIn) return;
     let stopped = false;
+    const abort = new AbortController();
+    // One request per job at a time; a push arriving meanwhile asks for one more answer after it.
+    const inFlight = new Map<string, { again: boolean }>();
 
-    const fetchJob = (id: string, tries = 0) => {
-      client.get<Job>(`/api/jobs/${id}`).then((job) => {
-        if (stopped) return;
-        const prev = store.get(id)?.status;
-        // The notifier can be ahead of the jobs service: until the record catches up with the push, ask again.
-        if (prev && isTerminal(prev) && !isTerminal(job.status)) {
-          if (tries < 8) setTimeout(() => fetchJob(id, tries + 1), 500 * (tries + 1));
-          return;
-        }
-        store.upsert([job]);
-        if (isTerminal(job.status) && (prev === undefined || !isTerminal(prev) || prev === job.status)) announce(job);
-      }, () => undefined);
+    const fetchJob = (id: string, announceIt: boolean, tries = 0) => {
+      const running = inFlight.get(id);
+      if (running) {
+        running.again = true;
+        return;
+      }
+      const slot = { again: false };
+      inFlight.set(id, slot);
+      const prevStatus = store.get(id)?.status;
+      client.get<Job>(`/api/jobs/${id}`, abort.signal).then(
+        (job) => {
+          inFlight.delete(id);
+          if (stopped) return;
+          const changed = store.upsert([job]).length > 0;
+          const now = store.get(id);
+          // The notifier can be ahead of the jobs service: until the record catches up with the push, ask again.
+          if (!changed || (now && isTerminal(now.status) && !isTerminal(job.status))) {
+            if (tries < 8) setTimeout(() => !stopped && fetchJob(id, announceIt, tries + 1), 400 * (tries + 1));
+          } else if (slot.again) {
+            fetchJob(id, announceIt);
+          }
+          if (now && isTerminal(now.status) && (announceIt || (prevStatus !== undefined && !isTerminal(prevStatus)))) {
+            announce(now);
+          }
+        },
+        () => {
+          inFlight.delete(id);
+        },
+      );
     };
 
     const close = openNotifierSocket(client, socketFactory, {
@@ -173,23 +190,27 @@ export function LiveProvider({
         if (reconnected || store.lastUpdatedAt()) void catchUp();
       },
       onEvent: (event) => {
-        const prev = store.applyEvent(event);
-        if (prev === undefined) {
-          fetchJob(event.job_id);
-        } else if (isTerminal(event.status) && !isTerminal(prev)) {
+        const prev = store.get(event.job_id)?.status;
+        const outcome = store.applyEvent(event);
+        if (outcome === "unknown") {
+          // A job started elsewhere (another tab, an album run): its record, with this push applied on top.
+          fetchJob(event.job_id, isTerminal(event.status));
+        } else if (outcome === "refetch") {
+          // A push this tab cannot place (an end behind a later state, two different ends): ask the service.
+          fetchJob(event.job_id, false);
+        } else if (outcome === "applied" && isTerminal(event.status) && prev && !isTerminal(prev)) {
           const job = store.get(event.job_id);
           if (job?.status === event.status) announce(job);
           // The push carries no result size or start and end times; the full record fills the history row.
-          fetchJob(event.job_id);
+          fetchJob(event.job_id, false);
         }
       },
     });
     return () => {
       stopped = true;
+      abort.abort();
       close();
-      // Signing out (or in as someone else) forgets the previous person's jobs.
       store.clear();
-      notified.current.clear();
     };
   }, [signedIn, client, store, socketFactory, catchUp, announce]);
 

@@ -9,6 +9,9 @@ export interface Session {
   blobs: BlobCache;
   /** undefined while the stored session is being checked; null when signed out. */
   user: User | null | undefined;
+  /** Why the stored session could not be checked (server down, offline): not a reason to show the login form. */
+  loadError: string | null;
+  retryLoad(): void;
   login(email: string, password: string): Promise<void>;
   register(email: string, password: string, displayName: string): Promise<void>;
   logout(): Promise<void>;
@@ -20,27 +23,35 @@ const SessionContext = createContext<Session | null>(null);
 export function SessionProvider({ client, children }: { client: ApiClient; children: ReactNode }) {
   const blobs = useMemo(() => new BlobCache(client), [client]);
   const [user, setUser] = useState<User | null | undefined>(client.isLoggedIn ? undefined : null);
+  const [loadError, setLoadError] = useState<string | null>(null);
 
   const loadUser = useCallback(async () => {
+    setLoadError(null);
     try {
       setUser(await client.get<User>("/api/auth/me"));
-    } catch {
-      // A refresh that failed already cleared the tokens; any other failure shows the login screen too.
+    } catch (error) {
+      // A refresh that failed already cleared the tokens: that is signed out. Anything else (503, offline) is
+      // not: the page says what happened and tries again, instead of asking for a password it does not need.
       if (!client.isLoggedIn) setUser(null);
-      else setUser((u) => (u === undefined ? null : u));
+      else setLoadError((error as Error).message);
     }
   }, [client]);
 
   useEffect(() => {
     let signedIn = client.isLoggedIn;
+    let subject = client.subject;
     if (signedIn) void loadUser();
-    // Only sign-in and sign-out matter here, not each token refresh.
+    // Sign-in, sign-out and another tab signing in as someone else matter here, not each token refresh.
     return client.subscribe((tokens) => {
-      if (signedIn === (tokens !== null)) return;
+      const nowSubject = client.subject;
+      const switched = signedIn && tokens !== null && nowSubject !== subject;
+      if (signedIn === (tokens !== null) && !switched) return;
       signedIn = tokens !== null;
+      subject = nowSubject;
+      blobs.clear();
       if (!tokens) {
+        setLoadError(null);
         setUser(null);
-        blobs.clear();
       } else {
         setUser(undefined);
         void loadUser();
@@ -48,11 +59,20 @@ export function SessionProvider({ client, children }: { client: ApiClient; child
     });
   }, [client, blobs, loadUser]);
 
+  // While the server cannot say who is signed in, ask again now and then.
+  useEffect(() => {
+    if (!loadError) return;
+    const timer = setTimeout(() => void loadUser(), 10_000);
+    return () => clearTimeout(timer);
+  }, [loadError, loadUser]);
+
   const value = useMemo<Session>(
     () => ({
       client,
       blobs,
       user,
+      loadError,
+      retryLoad: () => void loadUser(),
       login: (email, password) => client.login(email, password),
       async register(email, password, displayName) {
         const body: Record<string, string> = { email, password };
@@ -63,7 +83,7 @@ export function SessionProvider({ client, children }: { client: ApiClient; child
       logout: () => client.logout(),
       setUser,
     }),
-    [client, blobs, user],
+    [client, blobs, user, loadError, loadUser],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

@@ -1,0 +1,126 @@
+// An album of 1,500 photos: the album opens, every photo can be scrolled to, and the figures of issue 18 are
+// measured (time to first thumbnail, thumbnail requests in the first 5 s, the browser's memory growth while
+// scrolling through). Figures are printed and saved to screenshots/scale-1500.json, never asserted.
+import { readFileSync, writeFileSync } from "node:fs";
+import { expect, test, type Browser, type Page } from "@playwright/test";
+import { bulkUpload, createAlbum, createUser, openAs } from "./api";
+import { SHOTS } from "./helpers";
+
+const COUNT = Number(process.env.RENOVO_E2E_SCALE_COUNT ?? 1500);
+const MiB = 1024 * 1024;
+
+test.describe.configure({ mode: "serial" });
+
+/** Proportional set size of every process of the browser (renderers, GPU, network, browser), in bytes. */
+async function browserPss(browser: Browser): Promise<number | null> {
+  try {
+    const cdp = await browser.newBrowserCDPSession();
+    const info = (await cdp.send("SystemInfo.getProcessInfo")) as { processInfo: { id: number }[] };
+    await cdp.detach();
+    let total = 0;
+    for (const { id } of info.processInfo) {
+      try {
+        const text = readFileSync(`/proc/${id}/smaps_rollup`, "utf8");
+        const kb = /^Pss:\s+(\d+) kB/m.exec(text);
+        if (kb) total += Number(kb[1]) * 1024;
+      } catch {
+        // The process ended meanwhile.
+      }
+    }
+    return total || null;
+  } catch {
+    return null;
+  }
+}
+
+async function jsHeap(page: Page): Promise<number> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("HeapProfiler.collectGarbage");
+  await cdp.send("Performance.enable");
+  const { metrics } = (await cdp.send("Performance.getMetrics")) as { metrics: { name: string; value: number }[] };
+  await cdp.detach();
+  return metrics.find((m) => m.name === "JSHeapUsedSize")?.value ?? 0;
+}
+
+async function memory(browser: Browser, page: Page) {
+  const heap = await jsHeap(page);
+  await page.waitForTimeout(500);
+  return { pss: await browserPss(browser), heap };
+}
+
+test(`an album of ${COUNT} photos opens fast and scrolls with bounded memory`, async ({ browser, page }) => {
+  test.setTimeout(300_000);
+  const user = await createUser("scale");
+  const album = await createAlbum(user, "Everything from the attic");
+  const started = Date.now();
+  const uploaded = await bulkUpload(user, album.id, COUNT, [400, 300]);
+  const uploadSeconds = (Date.now() - started) / 1000;
+  expect(uploaded).toHaveLength(COUNT);
+  const oldest = [...uploaded].sort((a, b) => a.filename.localeCompare(b.filename))[0];
+
+  const thumbRequests: number[] = [];
+  let t0 = 0;
+  page.on("request", (request) => {
+    if (/\/api\/images\/[^/]+\/thumbnail/.test(request.url())) thumbRequests.push(Date.now() - t0);
+  });
+
+  await openAs(page, user, "/");
+  await expect(page.getByRole("heading", { name: "All images" })).toBeVisible();
+  thumbRequests.length = 0;
+  t0 = Date.now();
+  await page.goto(`/albums/${album.id}`);
+  await page.waitForFunction(
+    () => Array.from(document.querySelectorAll("main img")).some((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0),
+    undefined,
+    { polling: "raf", timeout: 30_000 },
+  );
+  const firstThumbMs = Date.now() - t0;
+  await page.waitForTimeout(Math.max(0, 5000 - (Date.now() - t0)));
+  const requestsIn5s = thumbRequests.filter((t) => t <= 5000).length;
+  const before = await memory(browser, page);
+
+  // Scroll to the end a screen at a time, the way a person flicks through.
+  let peakPss = before.pss ?? 0;
+  let atEndSince = 0;
+  const scrollStart = Date.now();
+  for (let step = 0; Date.now() - scrollStart < 180_000; step++) {
+    const done = await page.evaluate(() => {
+      window.scrollBy(0, window.innerHeight * 0.9);
+      const el = document.scrollingElement!;
+      return el.scrollTop + window.innerHeight >= el.scrollHeight - 4;
+    });
+    await page.waitForTimeout(120);
+    if (step % 25 === 0) peakPss = Math.max(peakPss, (await browserPss(browser)) ?? 0);
+    if (done) {
+      atEndSince ||= Date.now();
+      if (Date.now() - atEndSince > 2500) break;
+    } else atEndSince = 0;
+  }
+  const scrollSeconds = (Date.now() - scrollStart) / 1000;
+  // The oldest photo is last, and it is there.
+  const lastLink = page.locator(`a[href="/images/${oldest.id}"]`);
+  await expect(lastLink).toBeVisible();
+  await expect(lastLink.locator("img")).toBeVisible();
+  const imgsInPage = await page.locator("main img").count();
+  await page.waitForTimeout(1500);
+  const after = await memory(browser, page);
+  peakPss = Math.max(peakPss, after.pss ?? 0);
+
+  const figures = {
+    photos: COUNT,
+    upload_seconds: uploadSeconds,
+    first_thumbnail_ms: firstThumbMs,
+    thumbnail_requests_first_5s: requestsIn5s,
+    thumbnail_requests_total: thumbRequests.length,
+    img_elements_at_end: imgsInPage,
+    scroll_seconds: scrollSeconds,
+    browser_pss_before_mib: before.pss && +(before.pss / MiB).toFixed(1),
+    browser_pss_after_mib: after.pss && +(after.pss / MiB).toFixed(1),
+    browser_pss_growth_mib: before.pss && after.pss && +((after.pss - before.pss) / MiB).toFixed(1),
+    browser_pss_peak_growth_mib: before.pss && +((peakPss - before.pss) / MiB).toFixed(1),
+    js_heap_before_mib: +(before.heap / MiB).toFixed(1),
+    js_heap_after_mib: +(after.heap / MiB).toFixed(1),
+  };
+  console.log(`scale-1500 ${JSON.stringify(figures)}`);
+  writeFileSync(`${SHOTS}scale-1500.json`, JSON.stringify(figures, null, 2) + "\n");
+});
