@@ -10,12 +10,13 @@ from PIL import Image
 from services.cli import main
 
 
-def test_none_writes_oriented_pngs_into_a_folder(images: Path, tmp_path: Path) -> None:
+def test_none_writes_oriented_results_into_a_folder(images: Path, tmp_path: Path) -> None:
     inputs = [images / "edge" / "exif_orientation6.jpg", images / "edge" / "cmyk.jpg"]
     assert main(["restore", *map(str, inputs), "-o", str(tmp_path / "out"), "--type", "none"]) == 0
-    with Image.open(tmp_path / "out" / "exif_orientation6.png") as result:
-        assert result.format == "PNG" and result.size == (48, 64)
-    assert (tmp_path / "out" / "cmyk.png").is_file()
+    # --format auto (the default): JPEG originals give JPEG results.
+    with Image.open(tmp_path / "out" / "exif_orientation6.jpg") as result:
+        assert result.format == "JPEG" and result.size == (48, 64)
+    assert (tmp_path / "out" / "cmyk.jpg").is_file()
 
 
 def test_bad_files_fail_clearly_and_the_rest_go_on(
@@ -31,7 +32,7 @@ def test_bad_files_fail_clearly_and_the_rest_go_on(
     err = capsys.readouterr().err
     assert "fake.png: not a recognised image file" in err and "truncated.jpg: image file is damaged" in err
     assert "2 of 3 input(s) failed" in err
-    assert (tmp_path / "tiny_3x2.png").is_file() and not (tmp_path / "fake.png").exists()
+    assert (tmp_path / "tiny_3x2.jpg").is_file() and not (tmp_path / "fake.png").exists()
 
 
 def test_missing_file_and_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
