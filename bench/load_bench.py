@@ -1,8 +1,9 @@
 """Platform load benchmark (loopback only, bounded): end-to-end latency of `none` jobs (POST → WebSocket
-completion), the sustained job rate at which p95 stays under 250 ms, uploads per second of ~500 KB photos,
-and each service's peak memory.
+completion), the sustained job rate at which p95 stays under 250 ms, fairness (user B's job latency when idle
+and behind user A's flood, as a ratio: the goal is at most 2x), uploads per second of ~500 KB photos, and each
+service's peak memory.
 
-    .venv/bin/python bench/load_bench.py [--jobs 200] [--rates 25,50,100] [--seconds 5]
+    .venv/bin/python bench/load_bench.py [--jobs 200] [--rates 25,50,100] [--seconds 5] [--flood 400]
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import os
 import json
+import os
 import statistics
 import sys
 import time
@@ -75,7 +76,7 @@ class Session:
                                  headers=self.headers)
         job = await r.json()
         future = self.done.setdefault(job["id"], asyncio.get_running_loop().create_future())
-        end = await asyncio.wait_for(future, 30)
+        end = await asyncio.wait_for(future, 300)
         return end - start
 
 
@@ -134,6 +135,48 @@ def photo_bytes(target: int = 500_000) -> bytes:
         if out.tell() <= target * 1.1:
             break
     return out.getvalue()
+
+
+async def fairness(http: aiohttp.ClientSession, base: str, flood: int, probes: int) -> None:
+    """User B's `none` job on a ~500 KB photo: latency when the platform is idle, then behind user A's flood of
+    the same jobs (A posts them all at once; B then runs `probes` jobs one after the other)."""
+    a, b = Session(http, base), Session(http, base)
+    await a.signup()
+    await b.signup()
+    pumps = [await a.listen(), await b.listen()]
+    data = photo_bytes()
+    image_a, image_b = await a.upload(data), await b.upload(data)
+    for _ in range(3):  # warm-up
+        await b.job(image_b["id"])
+    idle = [await b.job(image_b["id"]) for _ in range(probes)]
+    sem = asyncio.Semaphore(32)
+
+    async def post_a() -> str:
+        async with sem:
+            r = await http.post(f"{base}/api/jobs", json={"image_id": image_a["id"], "type": "none"},
+                                headers=a.headers)
+            job = await r.json()
+            a.done.setdefault(job["id"], asyncio.get_running_loop().create_future())
+            return str(job["id"])
+
+    start = time.perf_counter()
+    ids = await asyncio.gather(*(post_a() for _ in range(flood)))
+    posted = time.perf_counter() - start
+    behind = []
+    a_left = []
+    for _ in range(probes):
+        behind.append(await b.job(image_b["id"]))
+        a_left.append(sum(1 for i in ids if not a.done[i].done()))
+    await asyncio.wait_for(asyncio.gather(*(a.done[i] for i in ids)), 600)
+    drained = time.perf_counter() - start
+    idle_ms, behind_ms = statistics.median(idle) * 1000, statistics.median(behind) * 1000
+    print(f"\nfairness: user A posts {flood} `none` jobs on a {len(data) / 1000:.0f} KB photo in {posted:.1f} s "
+          f"(all done after {drained:.1f} s); user B then runs {probes}, one after the other:")
+    print(f"  B idle: median {idle_ms:.0f} ms   B behind A's flood: median {behind_ms:.0f} ms, "
+          f"max {max(behind) * 1000:.0f} ms (A's jobs still unfinished as B's finished: {a_left})")
+    print(f"  fairness ratio (B behind flood / B idle, goal <= 2x): {behind_ms / idle_ms:.1f}x")
+    for pump in pumps:
+        pump.cancel()
 
 
 async def run(args: argparse.Namespace, base: str, pids: dict[str, int], database_url: str) -> None:
@@ -202,6 +245,8 @@ async def run(args: argparse.Namespace, base: str, pids: dict[str, int], databas
         print("  CPU per upload: " + ", ".join(f"{n} {v / count * 1000:.1f} ms"
                                              for n, v in sorted(spent.items(), key=lambda kv: -kv[1]) if v > 0))
         pump.cancel()
+        if args.flood:
+            await fairness(http, base, args.flood, args.probes)
 
     print("\npeak resident memory per process (VmHWM):")
     for name, pid in pids.items():
@@ -220,6 +265,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--uploads", type=int, default=150)
     parser.add_argument("--upload-concurrency", type=int, default=8)
+    parser.add_argument("--flood", type=int, default=400, help="user A's jobs in the fairness run (0: skip it)")
+    parser.add_argument("--probes", type=int, default=5, help="user B's jobs, idle and behind the flood")
     args = parser.parse_args()
     with bench_platform({"RENOVO_INFERENCE_FAMILIES": "none"}) as platform:
         pids = {name: p.pid for name, p in platform.processes.items()}

@@ -160,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     jobs_settings = Settings()
     settings = jobs_settings.common
-    fairshare.configure(jobs_settings.in_flight_per_user, jobs_settings.in_flight_per_user_by_family)
+    fairshare.configure(jobs_settings.in_flight_per_user, jobs_settings.in_flight_per_user_by_family,
+                        jobs_settings.in_flight_alone)
     if args.command == "queues":
         rows = asyncio.run(queue_depths(settings))
     elif args.command == "dead-letters":

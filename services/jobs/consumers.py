@@ -35,15 +35,29 @@ from .settings import Settings
 log = structlog.get_logger(__name__)
 
 
-def status_handler(pool: asyncpg.Pool):  # type: ignore[no-untyped-def]
+async def _publish_notices(bus: Bus | None, notices: list[Envelope]) -> None:
+    """Starts and progress, published after the commit; best effort (the next one, or the page's catch-up
+    with GET /api/jobs?updated_since=, supersedes a lost one), so they cost no outbox round."""
+    for notice in notices:
+        if bus is None:
+            break
+        try:
+            await bus.publish(notice)
+        except Exception as exc:
+            log.warning("jobs.notice_not_published", error=repr(exc))
+
+
+def status_handler(pool: asyncpg.Pool, bus: Bus | None = None):  # type: ignore[no-untyped-def]
     async def handle(envelope: Envelope, delivery: Delivery) -> Outcome:
         try:
             status = JobStatus.model_validate(envelope.payload)
         except ValidationError as exc:
             log.error("jobs.bad_status_event", error=str(exc)[:300])
             return Outcome.FAILED
+        notices: list[Envelope] | None = [] if bus is not None else None
         async with pool.acquire() as conn, conn.transaction():
-            applied = await lifecycle.apply_status(conn, envelope.type, status)
+            applied = await lifecycle.apply_status(conn, envelope.type, status, notices)
+        await _publish_notices(bus, notices or [])
         return Outcome.DONE if applied else Outcome.SKIP
 
     return handle
@@ -77,11 +91,13 @@ def claim_handler(pool: asyncpg.Pool, bus: Bus):  # type: ignore[no-untyped-def]
             return Outcome.FAILED
         if not delivery.reply_to:
             return Outcome.FAILED
+        notices: list[Envelope] = []
         async with pool.acquire() as conn, conn.transaction():
-            run, status = await lifecycle.claim(conn, claim.job_id, claim.attempt, claim.worker)
+            run, status = await lifecycle.claim(conn, claim.job_id, claim.attempt, claim.worker, notices)
         answer = JobClaimed(job_id=claim.job_id, attempt=claim.attempt, run=run, status=status)
         await bus.reply(delivery.reply_to, make_event(EventType.JOB_CLAIMED, answer, user_id=envelope.user_id,
                                                       correlation_id=envelope.correlation_id))
+        await _publish_notices(bus, notices)
         if not run:
             log.info("jobs.claim_refused", job_id=str(claim.job_id), attempt=claim.attempt, status=status)
         return Outcome.DONE
@@ -138,13 +154,14 @@ def consumers(settings: Settings):  # type: ignore[no-untyped-def]
         bus: Bus = app[BUS]
         pool = app[POOL]
         names = bus.names
-        fairshare.configure(settings.in_flight_per_user, settings.in_flight_per_user_by_family)
+        fairshare.configure(settings.in_flight_per_user, settings.in_flight_per_user_by_family,
+                            settings.in_flight_alone)
         # Every family's work queue exists before the first request is published, whether or not a worker of
         # that family ever ran: a request is never confirmed by the broker and then dropped.
         for family in FAMILIES:
             await bus.declare(names.inference_queue(family), [job_requested(family)])
         await bus.consume(names.jobs_claims_queue, [EventType.JOB_CLAIM], claim_handler(pool, bus), prefetch=64)
-        await bus.consume(names.jobs_status_queue, [str(t) for t in JOB_STATUS_EVENTS], status_handler(pool),
+        await bus.consume(names.jobs_status_queue, [str(t) for t in JOB_STATUS_EVENTS], status_handler(pool, bus),
                           prefetch=64)
         await bus.consume(
             names.jobs_dead_queue, [names.inference_queue(f) for f in FAMILIES],

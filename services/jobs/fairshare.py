@@ -1,9 +1,12 @@
 """Fair share (DESIGN.md): requested jobs wait in PostgreSQL and are released to the broker per user in turn.
 
-Each user has at most `limit(family)` jobs of a family in flight (released to the broker, queued there or
-running); the next one is released when one of them completes, fails or is cancelled. The broker queue of a
-family therefore holds at most a few jobs of each active user, in the order they were released: a user's
-500-image album and another user's single photo alternate instead of queueing one behind the other.
+While other users have work in a family, each user has at most `limit(family)` jobs of it in flight
+(released to the broker, queued there or running); the next one is released when one of them completes, fails
+or is cancelled. The broker queue of a family therefore holds at most a few jobs of each active user, in the
+order they were released: a user's 500-image album and another user's single photo alternate instead of
+queueing one behind the other. A user alone with a family may have up to `alone` in flight, so that one
+person's batch still keeps every worker busy; as soon as someone else asks, the first user's share shrinks
+back to the bound as their jobs finish.
 
 The state is the `released_at` column, nothing in memory: a restarted jobs service loses and duplicates
 nothing. Releases of one user and family are serialised by a transaction-scoped advisory lock (so that the
@@ -44,6 +47,7 @@ class Limits:
 
     default: int = 2
     by_family: dict[str, int] = field(default_factory=dict)
+    alone: int = 8
 
     def limit(self, family: str) -> int:
         return max(1, self.by_family.get(family, self.default))
@@ -52,10 +56,11 @@ class Limits:
 LIMITS = Limits()
 
 
-def configure(default: int, by_family: dict[str, int]) -> None:
-    """Set the bounds once at start-up (the jobs service's `create_app`, the admin command)."""
+def configure(default: int, by_family: dict[str, int], alone: int) -> None:
+    """Set the bounds once at start-up (the jobs service's consumers, the admin command)."""
     LIMITS.default = default
     LIMITS.by_family = dict(by_family)
+    LIMITS.alone = alone
     for family in FAMILIES:
         for gauge in (HELD, IN_FLIGHT, USERS_WAITING, LARGEST_BACKLOG, OLDEST_HELD):
             gauge.labels(family)
@@ -68,13 +73,29 @@ Announce = Callable[[asyncpg.Record], Envelope]
 async def release(conn: asyncpg.Connection, user_id: uuid.UUID, family: str, request: Announce) -> int:
     """Release this user's next held jobs of `family` while the bound allows (caller holds the transaction);
     each gets its `job.requested.<family>` in the outbox. Returns how many were released."""
+    # Most endings leave nothing to release: ask that first, without the lock. (A job being inserted now is
+    # released by its own transaction's call.)
+    if not await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM jobs.jobs WHERE user_id = $1 AND family = $2 AND status = 'queued' "
+        "AND released_at IS NULL)", user_id, family,
+    ):
+        return 0
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"renovo.jobs.release.{user_id}.{family}")
     in_flight = await conn.fetchval(
         "SELECT count(*) FROM jobs.jobs WHERE user_id = $1 AND family = $2 "
         "AND status IN ('queued', 'running') AND released_at IS NOT NULL",
         user_id, family,
     )
-    room = LIMITS.limit(family) - int(in_flight)
+    bound = LIMITS.limit(family)
+    if LIMITS.alone > bound and int(in_flight) < LIMITS.alone:
+        others = await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM jobs.jobs WHERE family = $2 AND user_id <> $1 "
+            "AND status IN ('queued', 'running'))",
+            user_id, family,
+        )
+        if not others:
+            bound = LIMITS.alone
+    room = bound - int(in_flight)
     if room <= 0:
         return 0
     rows = await conn.fetch(

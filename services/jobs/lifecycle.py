@@ -14,7 +14,16 @@ from prometheus_client import Counter, Histogram
 
 from shared import outbox
 from shared.enhancements import TYPES
-from shared.events import EventType, JobRequested, JobState, JobStatus, JobUpdated, job_requested, make_event
+from shared.events import (
+    Envelope,
+    EventType,
+    JobRequested,
+    JobState,
+    JobStatus,
+    JobUpdated,
+    job_requested,
+    make_event,
+)
 
 from . import batches, fairshare, store
 from .store import TERMINAL as TERMINAL_STATUSES
@@ -63,13 +72,17 @@ def request_of(row: asyncpg.Record) -> Any:
     return _requested_event(row, row["correlation_id"])
 
 
-async def announce(conn: asyncpg.Connection, row: asyncpg.Record, change: str, **extra: Any) -> None:
-    """Tell the owner's pages what was recorded (`job.updated`, forwarded by the notifier as `change`)."""
+def announcement(row: asyncpg.Record, change: str, **extra: Any) -> Envelope:
+    """`job.updated`: what was recorded, for the owner's pages (the notifier forwards it as `change`)."""
     payload = JobUpdated(job_id=row["id"], image_id=row["image_id"], attempt=row["attempt"], status=row["status"],
                          progress=float(row["progress"]), engine=row["engine"], error=row["error"], change=change,
                          **extra)
-    await outbox.add(conn, store.SCHEMA, make_event(EventType.JOB_UPDATED, payload, user_id=row["user_id"],
-                                                    correlation_id=row["correlation_id"]))
+    return make_event(EventType.JOB_UPDATED, payload, user_id=row["user_id"], correlation_id=row["correlation_id"])
+
+
+async def announce(conn: asyncpg.Connection, row: asyncpg.Record, change: str, **extra: Any) -> None:
+    """Announce an ending (or any change that must not be missed) through the outbox, in the transaction."""
+    await outbox.add(conn, store.SCHEMA, announcement(row, change, **extra))
 
 
 async def release_next(conn: asyncpg.Connection, row: asyncpg.Record) -> int:
@@ -86,9 +99,11 @@ async def create(conn: asyncpg.Connection, **fields: Any) -> asyncpg.Record:
     return row
 
 
-async def claim(conn: asyncpg.Connection, job_id: uuid.UUID, attempt: int, worker: str) -> tuple[bool, str | None]:
+async def claim(conn: asyncpg.Connection, job_id: uuid.UUID, attempt: int, worker: str, notices: list[Envelope]
+                ) -> tuple[bool, str | None]:
     """A worker asks to run an attempt: yes while that attempt is the job's current one and not finished
-    (recorded as running, announced as started); no when it was cancelled, superseded or has ended."""
+    (recorded as running; its `job.started` announcement is appended to `notices`, for the caller to publish
+    after the commit); no when it was cancelled, superseded or has ended."""
     row = await store.get(conn, job_id, for_update=True)
     if row is None:
         return False, None
@@ -106,7 +121,7 @@ async def claim(conn: asyncpg.Connection, job_id: uuid.UUID, attempt: int, worke
         if updated["started_at"] is not None:
             waited = (updated["started_at"] - updated["requested_at"]).total_seconds()
             QUEUE_WAIT.labels(updated["type"]).observe(waited)
-        await announce(conn, updated, EventType.JOB_STARTED)
+        notices.append(announcement(updated, EventType.JOB_STARTED))
     return True, JobState.RUNNING
 
 
@@ -145,8 +160,12 @@ def _finished(row: asyncpg.Record) -> None:
         JOB_DURATION.labels(row["type"]).observe((row["finished_at"] - row["requested_at"]).total_seconds())
 
 
-async def apply_status(conn: asyncpg.Connection, type_: str, status: JobStatus) -> bool:
-    """Record one worker event; False when it no longer applies (duplicate, stale attempt, job ended)."""
+async def apply_status(conn: asyncpg.Connection, type_: str, status: JobStatus,
+                       notices: list[Envelope] | None = None) -> bool:
+    """Record one worker event; False when it no longer applies (duplicate, stale attempt, job ended).
+
+    Endings are announced through the outbox; a start or a rise of progress is appended to `notices` (for the
+    caller to publish after the commit: a lost one is superseded by the next), or to the outbox without it."""
     job_id, attempt = status.job_id, status.attempt
     if type_ == EventType.JOB_PROGRESS:
         eta = status.eta_seconds if status.eta_seconds is None else min(max(status.eta_seconds, 0.0), 1e7)
@@ -158,14 +177,14 @@ async def apply_status(conn: asyncpg.Connection, type_: str, status: JobStatus) 
         if moved:
             row = await store.get(conn, job_id)
             if row is not None:
-                await announce(conn, row, EventType.JOB_PROGRESS, eta_seconds=eta)
+                await _notice(conn, notices, announcement(row, EventType.JOB_PROGRESS, eta_seconds=eta))
         return True
     if type_ == EventType.JOB_STARTED:
         row = await store.transition(conn, job_id, attempt=attempt, allowed_from=("queued",), status="running",
                                      engine=status.engine)
         if row is not None and row["started_at"] is not None:
             QUEUE_WAIT.labels(row["type"]).observe((row["started_at"] - row["requested_at"]).total_seconds())
-            await announce(conn, row, EventType.JOB_STARTED)
+            await _notice(conn, notices, announcement(row, EventType.JOB_STARTED))
         return row is not None
     if type_ == EventType.JOB_COMPLETED:
         row = await store.transition(
@@ -185,6 +204,13 @@ async def apply_status(conn: asyncpg.Connection, type_: str, status: JobStatus) 
         await release_next(conn, row)
         log.info("jobs.finished", job_id=str(job_id), status=row["status"], type=row["type"])
     return row is not None
+
+
+async def _notice(conn: asyncpg.Connection, notices: list[Envelope] | None, event: Envelope) -> None:
+    if notices is None:
+        await outbox.add(conn, store.SCHEMA, event)
+    else:
+        notices.append(event)
 
 
 def _reported_key(job_id: uuid.UUID, status: JobStatus) -> dict[str, Any]:

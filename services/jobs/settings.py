@@ -18,12 +18,14 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = 30.0
     max_attempts: int = 3
     in_flight_per_user: int = 2
-    """Fair share: jobs of one user and model family released to the workers at once; the rest wait in the
-    jobs service for their turn (`RENOVO_JOBS_IN_FLIGHT_PER_USER`). Another user's job waits behind at most
-    this many of each user's jobs."""
-    in_flight_per_user_by_family: dict[str, int] = Field(default_factory=lambda: {"none": 8})
-    """Per-family overrides, JSON (`RENOVO_JOBS_IN_FLIGHT_PER_USER_BY_FAMILY='{"none": 8, "realsr": 1}'`):
-    `none` jobs take milliseconds, so a user may have a worker's `light_concurrency` of them in flight."""
+    """Fair share: while other users have work in a model family, jobs of one user and that family released
+    to the workers at once; the rest wait in the jobs service for their turn (`RENOVO_JOBS_IN_FLIGHT_PER_USER`).
+    Another user's job waits behind at most this many of each user's jobs."""
+    in_flight_per_user_by_family: dict[str, int] = Field(default_factory=dict)
+    """Per-family overrides of that bound, JSON (`RENOVO_JOBS_IN_FLIGHT_PER_USER_BY_FAMILY='{"realsr": 1}'`)."""
+    in_flight_alone: int = 8
+    """A user alone with a family (nobody else's jobs queued or running there) may have this many in flight,
+    so that one person's batch keeps the workers busy (`RENOVO_JOBS_IN_FLIGHT_ALONE`)."""
     release_interval_seconds: float = 2.0
     """How often held jobs are released as a safety net (releases normally follow each change at once)."""
     weights_dir: str = "weights"

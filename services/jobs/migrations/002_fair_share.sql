@@ -12,3 +12,5 @@ UPDATE jobs SET released_at = requested_at WHERE status IN ('queued', 'running')
 CREATE INDEX jobs_held ON jobs (family, user_id, requested_at, id) WHERE status = 'queued' AND released_at IS NULL;
 CREATE INDEX jobs_in_flight ON jobs (user_id, family)
     WHERE status IN ('queued', 'running') AND released_at IS NOT NULL;
+-- "Does anyone else have work in this family?" (a user alone may have more in flight).
+CREATE INDEX jobs_active_family ON jobs (family, user_id) WHERE status IN ('queued', 'running');
