@@ -64,9 +64,9 @@ def missing_packages() -> list[str]:
     return need
 
 
-def install_servers(need: list[str], say: Callable[[str], None]) -> None:
+def install_servers(need: list[str], say: Callable[[str], None], as_root: bool | None = None) -> None:
     """Debian's packages, their system services neither started nor enabled; as another user, the command."""
-    if os.geteuid() != 0:
+    if not (os.geteuid() == 0 if as_root is None else as_root):
         raise LaunchError(f"PostgreSQL and RabbitMQ answer nowhere and this machine lacks {' and '.join(need)} "
                           f"to start private ones.\n  To fix: `{INSTALL_COMMAND}` (or run `make run` as root, "
                           "which installs them), or set RENOVO_DATABASE_URL / RENOVO_AMQP_URL to servers you run")
