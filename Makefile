@@ -6,13 +6,17 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench weights web install system-deps clean
 
+# PostgreSQL and RabbitMQ: RENOVO_DATABASE_URL / RENOVO_AMQP_URL, else the default ports, else private ones
+# under RENOVO_DATA_DIR (the launcher installs Debian's packages when they are missing and it runs as root).
 run: install system-deps web  ## start the whole platform (http://127.0.0.1:8080 unless RENOVO_PORT is set)
 	$(PY) -m services.launcher
 
+# The suite's PostgreSQL and RabbitMQ: RENOVO_TEST_DATABASE_URL / RENOVO_TEST_AMQP_URL, else the default ports,
+# else private ones (in .renovo/test-servers) started for the run and stopped after it.
 test: install system-deps web  ## the whole suite against the real PostgreSQL, RabbitMQ, nginx and chromium
 	@deploy/tests-setup.sh >/dev/null
 	cd web && npm test --silent
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m services.launcher.backing -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check shared services tests bench scripts

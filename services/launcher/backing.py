@@ -134,7 +134,7 @@ def _label(server: EmbeddedPostgres | EmbeddedRabbitMQ) -> str:
 def run_with_services(argv: list[str]) -> int:
     """`make test`: COMMAND against the test servers named in the environment, the machine's, or private ones."""
     root = Path(__file__).resolve().parents[2]
-    data_dir = Path(os.environ.get("RENOVO_TEST_DATA_DIR", root / ".renovo-test")).resolve()
+    data_dir = Path(os.environ.get("RENOVO_TEST_DATA_DIR", root / ".renovo" / "test-servers")).resolve()
     env = {k: v for k, v in {"RENOVO_DATABASE_URL": os.environ.get("RENOVO_TEST_DATABASE_URL"),
                              "RENOVO_AMQP_URL": os.environ.get("RENOVO_TEST_AMQP_URL")}.items() if v}
 

@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from urllib.parse import ParseResult, urlparse
 
 import asyncpg
 import pytest
 
 from services.launcher import Platform, free_port
 from shared.settings import CommonSettings
-from tests.conftest import ADMIN_DSN, RUN_ID, _dsn
+from tests.conftest import ADMIN_DSN, AMQP_URL, RUN_ID
 
 from .proxy import CuttableProxy
+
+
+def _through(url: ParseResult, port: int) -> ParseResult:
+    """`url` with its credentials, pointing at the proxy on 127.0.0.1:`port`."""
+    credentials = url.netloc.rpartition("@")[0]
+    return url._replace(netloc=f"{credentials}@127.0.0.1:{port}" if credentials else f"127.0.0.1:{port}")
 
 
 class FaultPlatform(Platform):
@@ -36,13 +43,15 @@ def fault_platform(common_settings: CommonSettings, tmp_path_factory: pytest.Tem
             await conn.close()
 
     asyncio.run(sql(f'CREATE DATABASE "{database}"'))
-    pg = CuttableProxy("127.0.0.1", 5432).start()
-    amqp = CuttableProxy("127.0.0.1", 5672).start()
+    # The suite's servers may be private ones on other ports (`make test` on a machine without them).
+    pg_url, amqp_url = urlparse(ADMIN_DSN), urlparse(AMQP_URL)
+    pg = CuttableProxy(pg_url.hostname or "127.0.0.1", pg_url.port or 5432).start()
+    amqp = CuttableProxy(amqp_url.hostname or "127.0.0.1", amqp_url.port or 5672).start()
     data = tmp_path_factory.mktemp("faults")
     env = {
         "RENOVO_ENV": "test",
-        "RENOVO_DATABASE_URL": _dsn(database).replace(":5432/", f":{pg.port}/"),
-        "RENOVO_AMQP_URL": f"amqp://guest:guest@127.0.0.1:{amqp.port}/",
+        "RENOVO_DATABASE_URL": _through(pg_url, pg.port)._replace(path=f"/{database}").geturl(),
+        "RENOVO_AMQP_URL": _through(amqp_url, amqp.port).geturl(),
         "RENOVO_EXCHANGE": f"{run}.events",
         "RENOVO_DEAD_EXCHANGE": f"{run}.dead",
         "RENOVO_QUEUE_PREFIX": f"{run}.",
