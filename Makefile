@@ -16,7 +16,7 @@ run: install system-deps web  ## start the whole platform (http://127.0.0.1:8080
 test: install system-deps web  ## the whole suite against the real PostgreSQL, RabbitMQ, nginx and chromium
 	@deploy/tests-setup.sh >/dev/null
 	cd web && npm test --silent
-	$(PY) -m services.launcher.backing -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m services.launcher.with_servers -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check shared services tests bench scripts

@@ -1,16 +1,12 @@
 """PostgreSQL and RabbitMQ for `make run` and `make test`: the ones the user named, else the ones answering on
 the default ports, else private ones started (and stopped) here.
 
-`python -m services.launcher.backing -- COMMAND…` runs COMMAND with RENOVO_TEST_DATABASE_URL and
-RENOVO_TEST_AMQP_URL set to whichever answer (that is how `make test` runs the suite on a machine without them).
+`make test` uses it through `python -m services.launcher.with_servers`.
 """
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -129,38 +125,3 @@ def resolve(env: Mapping[str, str], data_dir: Path, *, database: str = "renovo",
 
 def _label(server: EmbeddedPostgres | EmbeddedRabbitMQ) -> str:
     return "PostgreSQL" if isinstance(server, EmbeddedPostgres) else "RabbitMQ"
-
-
-def run_with_services(argv: list[str]) -> int:
-    """`make test`: COMMAND against the test servers named in the environment, the machine's, or private ones."""
-    root = Path(__file__).resolve().parents[2]
-    data_dir = Path(os.environ.get("RENOVO_TEST_DATA_DIR", root / ".renovo" / "test-servers")).resolve()
-    env = {k: v for k, v in {"RENOVO_DATABASE_URL": os.environ.get("RENOVO_TEST_DATABASE_URL"),
-                             "RENOVO_AMQP_URL": os.environ.get("RENOVO_TEST_AMQP_URL")}.items() if v}
-
-    def say(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
-
-    try:
-        backing = resolve(env, data_dir, database="postgres", say=say)
-    except LaunchError as exc:
-        say(f"renovo: cannot start the test servers: {exc}")
-        return 1
-    child_env = {**os.environ, "RENOVO_TEST_DATABASE_URL": backing.admin_url, "RENOVO_TEST_AMQP_URL": backing.amqp_url}
-    try:
-        return subprocess.call(argv, env=child_env)
-    except KeyboardInterrupt:
-        return 130
-    finally:
-        if backing.started:
-            say(f"renovo: stopping the private {' and '.join(backing.started)}…")
-        backing.stop()
-
-
-if __name__ == "__main__":
-    args = sys.argv[1:]
-    if args[:1] == ["--"]:
-        args = args[1:]
-    if not args:
-        sys.exit("usage: python -m services.launcher.backing -- COMMAND [ARG…]")
-    sys.exit(run_with_services(args))

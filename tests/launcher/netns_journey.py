@@ -172,6 +172,7 @@ def main() -> int:
         report["a_after_restart"] = asyncio.run(still_there(f"http://127.0.0.1:{a.port}", report["a_journey"]))
         report["a_exit_2"] = a.ctrl_c()
         report["a_console_tail"] = a.text()[-1500:]
+        report["make_test_servers"] = with_servers(a.data)
     except Exception as exc:
         report["error"] = f"{type(exc).__name__}: {exc}"
     finally:
@@ -185,6 +186,34 @@ def main() -> int:
         report["leftovers"] = kill_the_rest()
     print("REPORT " + json.dumps(report), flush=True)
     return 0
+
+
+PROBE = """
+import asyncio, aio_pika, asyncpg
+from tests.conftest import ADMIN_DSN, AMQP_URL, RUN_ID
+async def probe():
+    conn = await asyncpg.connect(ADMIN_DSN)
+    await conn.execute(f'CREATE DATABASE "probe_{RUN_ID}"')
+    await conn.execute(f'DROP DATABASE "probe_{RUN_ID}"')
+    await conn.close()
+    async with await aio_pika.connect(AMQP_URL) as connection:
+        await connection.channel()
+    print("PROBE", ADMIN_DSN.rsplit("@", 1)[1], AMQP_URL.rsplit("@", 1)[1])
+asyncio.run(probe())
+"""
+
+
+def with_servers(data: Path) -> dict[str, Any]:
+    """`make test`'s wrapper: the suite's fixtures (tests/conftest.py) reach the private servers it started."""
+    env = {**os.environ, "RENOVO_TEST_DATA_DIR": str(data)}
+    for key in ("RENOVO_TEST_DATABASE_URL", "RENOVO_TEST_AMQP_URL"):
+        env.pop(key, None)
+    result = subprocess.run([sys.executable, "-m", "services.launcher.with_servers", "--", sys.executable, "-c",
+                             PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    probe = [line for line in result.stdout.splitlines() if line.startswith("PROBE ")]
+    return {"status": result.returncode, "probe": probe[-1] if probe else result.stdout[-500:] + result.stderr[-1500:],
+            "stopped": [p for p in (int((data / f"{n}.port").read_text()) for n in ("postgres", "rabbitmq"))
+                        if answers(p)] == []}
 
 
 def kill_the_rest() -> list[str]:

@@ -67,3 +67,11 @@ def test_ctrl_c_stops_everything_and_data_survives_a_restart(report: dict[str, A
     assert after["login"] == 200 and after["images"] == [report["a_journey"]["image"]]
     assert after["result_status"] == 200 and after["result_bytes"] == report["a_journey"]["result_bytes"]
     assert report["leftovers"] == []  # no server outlived its launcher
+
+
+def test_make_test_runs_the_suite_against_private_servers(report: dict[str, Any]) -> None:
+    servers = report["make_test_servers"]
+    assert servers["status"] == 0, servers["probe"]
+    ports = report["a_backing_ports"]
+    assert servers["probe"].startswith("PROBE 127.0.0.1:") and servers["stopped"]
+    assert not servers["probe"].endswith(" 127.0.0.1:5672/") and ":5432/" not in servers["probe"], (servers, ports)
