@@ -68,7 +68,9 @@ async def test_journey_register_upload_enhance_notify(user: Client, other_user: 
         await asyncio.sleep(0.05)
     assert current["status"] == "completed" and current["engine"] == "identity"
     r = await user.request("GET", f"/api/jobs/{job['id']}/result")
-    assert r.status == 200 and r.headers["Content-Type"] == "image/png"
+    # output auto (the default): a JPEG original gives a JPEG result, named after the original.
+    assert r.status == 200 and r.headers["Content-Type"] == "image/jpeg"
+    assert 'filename="exif_orientation6_none.jpg"' in r.headers["Content-Disposition"]
     result = Image.open(io.BytesIO(await r.read()))
     assert result.size == (48, 64)  # EXIF orientation applied
     # another user sees none of it
