@@ -22,9 +22,10 @@ def test_missing_dependency_names_the_fix(which: str) -> None:
     assert "apt-get install" in message
 
 
-def test_make_run_entry_prints_a_clear_error_not_a_traceback() -> None:
+def test_make_run_entry_prints_a_clear_error_not_a_traceback(tmp_path: object) -> None:
     port = free_port()
-    env = {"RENOVO_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/renovo", "PATH": "/usr/bin:/bin"}
+    env = {"RENOVO_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/renovo", "PATH": "/usr/bin:/bin",
+           "RENOVO_PORT": str(free_port()), "RENOVO_DATA_DIR": str(tmp_path)}
     result = subprocess.run([sys.executable, "-m", "services.launcher"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 1
@@ -38,3 +39,17 @@ def test_gateway_config_renders_every_placeholder(tmp_path: object) -> None:
                         {"auth": 1, "albums": 2, "jobs": 3, "notifier": 4, "inference": 5}, ROOT / "web/dist")
     text = conf.read_text()
     assert "{{" not in text and "listen 127.0.0.1:8080" in text and "server 127.0.0.1:3" in text
+
+
+def test_second_installation_on_the_machines_servers_gets_its_own_names(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from services.launcher import DEFAULT_DATA_DIR, installation_names
+
+    assert installation_names(DEFAULT_DATA_DIR, {}) == {}  # the first installation keeps database "renovo"
+    names = installation_names(Path(str(tmp_path)), {})
+    slug = names["database"]
+    assert slug.startswith("renovo_") and slug != "renovo"
+    assert names["RENOVO_EXCHANGE"] == f"{slug}.events" and names["RENOVO_QUEUE_PREFIX"] == f"{slug}."
+    assert installation_names(Path(str(tmp_path)), {"RENOVO_EXCHANGE": "mine"}).get("RENOVO_EXCHANGE") is None
+    assert installation_names(Path(str(tmp_path)) / "other", {})["database"] != slug
