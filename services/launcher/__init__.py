@@ -27,7 +27,7 @@ from .backing import HOW_TO_START, Backing, resolve
 from .backing import reachable as _reachable
 from .embedded import free_port, port_is_free
 from .errors import LaunchError
-from .supervise import CONSOLE_LOCK, Child, KeepsDying, Supervisor
+from .supervise import CONSOLE_LOCK, Child, KeepsDying, Supervisor, describe_exit
 
 __all__ = ["ROOT", "SERVICES", "DEFAULT_PORTS", "HOW_TO_START", "LaunchError", "Platform", "check_dependencies",
            "choose_ports", "free_port", "main", "render_nginx"]
@@ -192,6 +192,16 @@ class Platform:
             nginx = shutil.which("nginx") or "/usr/sbin/nginx"
             self._spawn("nginx", [nginx, "-c", str(conf), "-p", str(data / "nginx")], env, logs)
             _wait_http(f"{self.url}/api/", timeout, list(self.processes.values()), any_status=True)
+        except LaunchError:
+            # With a console, say which one died and show its last lines rather than its command line.
+            dead = [(c, c.process.returncode) for c in self.children.values()
+                    if c.process is not None and c.process.poll() is not None]
+            self.stop()
+            if dead:
+                child, status = dead[0]
+                raise LaunchError(f"{child.name} exited while starting ({describe_exit(status)}). Its last lines "
+                                  f"({child.log_path}):\n{child.last_lines()}") from None
+            raise
         except BaseException:
             self.stop()
             raise

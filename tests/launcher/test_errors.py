@@ -111,3 +111,19 @@ def test_missing_packages_as_another_user_name_the_command() -> None:
     message = str(info.value)
     assert "this machine lacks postgresql and rabbitmq-server" in message
     assert "`sudo apt-get install -y postgresql rabbitmq-server`" in message
+
+
+def test_service_that_fails_to_start_is_named_with_its_last_lines(tmp_path: Path, common_settings: object) -> None:
+    env = {**os.environ, "RENOVO_DATA_DIR": str(tmp_path), "RENOVO_PORT": str(free_port()),
+           "RENOVO_DATABASE_URL": common_settings.database_url,  # type: ignore[attr-defined]
+           "RENOVO_AMQP_URL": common_settings.amqp_url,  # type: ignore[attr-defined]
+           "RENOVO_AUTH_BCRYPT_ROUNDS": "plenty", "RENOVO_INFERENCE_FAMILIES": "none",
+           **{f"RENOVO_{name.upper()}_PORT": str(free_port()) for name in ("auth", "albums", "jobs", "notifier",
+                                                                           "inference")}}
+    result = subprocess.run([sys.executable, "-m", "services.launcher"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1
+    assert f"renovo: cannot start: auth exited while starting (status 1). Its last lines ({tmp_path}/logs/auth.log)" \
+        in result.stderr, result.stderr[-3000:]
+    message = result.stderr.split("renovo: cannot start:", 1)[1]
+    assert "bcrypt_rounds" in message and "plenty" in message
