@@ -17,6 +17,8 @@ from shared.weights import family_availability
 
 from . import lifecycle, store
 from .albums_client import AlbumsClient
+from .eta import queued as queued_eta
+from .eta import with_estimates
 from .output import (
     content_disposition,
     content_type_of,
@@ -170,10 +172,12 @@ async def list_jobs(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         rows = await store.list_jobs(conn, user_id, image_id=image_id, status=status,
                                      updated_since=updated_since, before=before, limit=limit)
+        estimates = await queued_eta(conn, rows)
     next_cursor = None
     if len(rows) == limit and updated_since is None:
         next_cursor = f"{rows[-1]['created_at'].isoformat()}_{rows[-1]['id']}"
-    return json_response({"items": [store.job_json(r) for r in rows], "next_cursor": next_cursor})
+    items = with_estimates([store.job_json(r) for r in rows], estimates)
+    return json_response({"items": items, "next_cursor": next_cursor})
 
 
 async def _own_job(request: web.Request, *, for_update: bool = False, conn: Any = None) -> Any:
@@ -191,7 +195,12 @@ async def _own_job(request: web.Request, *, for_update: bool = False, conn: Any 
 
 @routes.get("/api/jobs/{job_id}")
 async def get_job(request: web.Request) -> web.Response:
-    return json_response(store.job_json(await _own_job(request)))
+    row = await _own_job(request)
+    if row["status"] != "queued":
+        return json_response(store.job_json(row))
+    async with request.app[POOL].acquire() as conn:
+        estimates = await queued_eta(conn, [row])
+    return json_response(with_estimates([store.job_json(row)], estimates)[0])
 
 
 @routes.post("/api/jobs/{job_id}/cancel")

@@ -39,7 +39,7 @@ def job_json(row: asyncpg.Record) -> dict[str, Any]:
         "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
         "output": _output_json(row),
         "eta_seconds": round(float(row["eta_seconds"]), 1)
-        if row["eta_seconds"] is not None and row["status"] in ACTIVE else None,
+        if row["eta_seconds"] is not None and row["status"] == "running" else None,
         "batch_id": str(row["batch_id"]) if row["batch_id"] else None,
     }
 

@@ -144,3 +144,35 @@ async def test_eta_on_the_job_and_the_socket(user: Client, common_settings: Comm
     await user.request("POST", f"/api/jobs/{job_id}/cancel")
     job = await (await user.request("GET", f"/api/jobs/{job_id}")).json()
     assert job["status"] == "cancelled" and job["eta_seconds"] is None
+
+
+async def test_queued_jobs_estimate_from_their_place_in_the_line(user: Client,
+                                                                  common_settings: CommonSettings) -> None:
+    """Held jobs (not yet released to a worker) are estimated from the owner's jobs ahead of them and how long
+    recent jobs of the type took; with no history there is nothing to say."""
+    user_id = uuid.UUID((await (await user.request("GET", "/api/auth/me")).json())["id"])
+    kind = "restore_scratch"  # a type no other test of this run completes
+    queued = [uuid.uuid4() for _ in range(6)]
+    conn = await asyncpg.connect(common_settings.database_url)
+    try:
+        for job_id in queued:  # marked released (so fair share leaves them be) but no request is published
+            await conn.execute(
+                "INSERT INTO jobs.jobs (id, user_id, image_id, type, family, options, status, source_key, "
+                "result_key, requested_at, released_at) VALUES ($1, $2, $3, $4, 'bopb', '{}', 'queued', 'x', 'x', "
+                "clock_timestamp(), clock_timestamp())", job_id, user_id, uuid.uuid4(), kind)
+        first = await (await user.request("GET", f"/api/jobs/{queued[0]}")).json()
+        assert first["status"] == "queued" and first["eta_seconds"] is None  # nothing to go by yet
+        for seconds in (40, 60, 50):  # three finished jobs of the type (anyone's): 50 s each, the median
+            await conn.execute(
+                "INSERT INTO jobs.jobs (id, user_id, image_id, type, family, options, status, source_key, "
+                "result_key, started_at, finished_at) VALUES ($1, $2, $3, $4, 'bopb', '{}', 'completed', 'x', "
+                "'x', clock_timestamp() - make_interval(secs => $5), clock_timestamp())",
+                uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), kind, float(seconds))
+        estimates = [(await (await user.request("GET", f"/api/jobs/{j}")).json())["eta_seconds"] for j in queued]
+        assert estimates[0] == 50.0  # first in line: one job's time
+        assert estimates == sorted(estimates) and estimates[-1] > estimates[0]  # further back, longer
+        listed = await (await user.request("GET", "/api/jobs?status=queued&limit=200")).json()
+        assert {i["id"]: i["eta_seconds"] for i in listed["items"]}[str(queued[-1])] == estimates[-1]
+    finally:
+        await conn.execute("DELETE FROM jobs.jobs WHERE id = ANY($1::uuid[])", queued)
+        await conn.close()
