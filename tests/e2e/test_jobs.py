@@ -190,3 +190,102 @@ async def test_deleting_an_image_deletes_its_jobs_and_results(user: Client, plat
         while (await user.request("GET", f"/api/jobs/{job['id']}")).status != 404:
             await asyncio.sleep(0.1)
     assert not results[0].exists()
+
+
+async def _user_id(user: Client) -> uuid.UUID:
+    return uuid.UUID((await (await user.request("GET", "/api/auth/me")).json())["id"])
+
+
+async def _publish(settings: CommonSettings, type_: str, payload: dict[str, Any], user_id: uuid.UUID) -> None:
+    """Publish an event as a worker would (straight to the exchange)."""
+    from shared.events import Envelope
+
+    event = Envelope(type=type_, user_id=user_id, correlation_id="test", payload=payload)
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.get_exchange(settings.exchange)
+        await exchange.publish(aio_pika.Message(event.model_dump_json().encode(), message_id=str(event.id),
+                                                type=type_, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                               routing_key=type_)
+
+
+async def test_concurrent_requests_with_one_idempotency_key_answer_one_job(user: Client) -> None:
+    """A double click on a slow network, a client's retry: every answer is the same job, none a 5xx."""
+    image = await _image(user)
+    key = str(uuid.uuid4())
+    responses = await asyncio.gather(*(
+        user.request("POST", "/api/jobs", json={"image_id": image["id"], "type": "none"},
+                     headers={"Idempotency-Key": key}) for _ in range(6)))
+    assert [r.status for r in responses] == [202] * 6
+    assert len({(await r.json())["id"] for r in responses}) == 1
+
+
+async def test_retry_after_cancel_runs_the_new_attempt(user: Client) -> None:
+    """Cancel a job that is waiting for its turn (or already running), press Retry: the new attempt runs."""
+    image = await _image(user, "edge/large_4000x3000_smooth_noise.jpg")
+    jobs = []
+    for _ in range(10):  # more than one user's share: the last ones wait in the jobs service
+        r = await user.request("POST", "/api/jobs", json={"image_id": image["id"], "type": "none"})
+        jobs.append(await r.json())
+    last = jobs[-1]
+    r = await user.request("POST", f"/api/jobs/{last['id']}/cancel")
+    assert r.status == 200 and (await r.json())["status"] == "cancelled"
+    r = await user.request("POST", f"/api/jobs/{last['id']}/retry")
+    assert r.status == 202 and (await r.json())["attempt"] == 2
+    settled = await _settled(user, last["id"], timeout=120)
+    assert settled["status"] == "completed" and settled["attempt"] == 2
+    for job in jobs[:-1]:
+        assert (await _settled(user, job["id"], timeout=120))["status"] == "completed"
+
+
+async def test_the_page_never_sees_a_state_the_jobs_service_refused(
+    user: Client, common_settings: CommonSettings
+) -> None:
+    """A worker's `job.completed` for a job cancelled meanwhile is refused by the jobs service; the owner's
+    socket must not announce it either (and the download must agree with what the socket said)."""
+    image = await _image(user)
+    ws = await user.socket()
+    r = await user.request("POST", "/api/jobs", json={"image_id": image["id"], "type": "none"})
+    job = await r.json()
+    r = await user.request("POST", f"/api/jobs/{job['id']}/cancel")
+    if r.status == 409:  # the worker was faster than the cancel: nothing to race
+        pytest.skip("the job completed before the cancel")
+    await wait_for(ws, job["id"], {"job.cancelled"}, timeout=20)
+    await _publish(common_settings, "job.completed", {
+        "job_id": job["id"], "image_id": image["id"], "attempt": 1, "status": "completed", "progress": 1.0,
+        "width": 8, "height": 8, "result_key": f"results/x/{job['id']}.png"}, await _user_id(user))
+    seen: list[dict[str, Any]] = []
+    with pytest.raises(TimeoutError):
+        seen = await wait_for(ws, job["id"], {"job.completed"}, timeout=3)
+    assert not seen
+    assert (await _settled(user, job["id"]))["status"] == "cancelled"
+    await ws.close()
+
+
+async def test_a_redelivered_attempt_is_alive_whatever_its_progress(
+    user: Client, common_settings: CommonSettings
+) -> None:
+    """A request redelivered with the same attempt starts again at progress 0: its heartbeats must still
+    count, or a live worker looks dead and the stale sweep starts another attempt."""
+    user_id = await _user_id(user)
+    job_id, image_id = uuid.uuid4(), uuid.uuid4()
+    conn = await asyncpg.connect(common_settings.database_url)
+    try:
+        # A job some worker is running (attempt 1, 60 % done), as the jobs service recorded it.
+        await conn.execute(
+            "INSERT INTO jobs.jobs (id, user_id, image_id, type, family, options, status, progress, source_key, "
+            "result_key, started_at, updated_at) VALUES ($1, $2, $3, 'none', 'none', '{}', 'running', 0.6, 'x', "
+            "'x', now() - interval '1 minute', now() - interval '1 minute')", job_id, user_id, image_id)
+        before = await conn.fetchval("SELECT updated_at FROM jobs.jobs WHERE id = $1", job_id)
+        await _publish(common_settings, "job.progress", {
+            "job_id": str(job_id), "image_id": str(image_id), "attempt": 1, "status": "running", "progress": 0.0},
+            user_id)
+        async with asyncio.timeout(10):
+            while (await conn.fetchval("SELECT updated_at FROM jobs.jobs WHERE id = $1", job_id)) == before:
+                await asyncio.sleep(0.1)
+        row = await conn.fetchrow("SELECT status, attempt, progress FROM jobs.jobs WHERE id = $1", job_id)
+        assert (row["status"], row["attempt"]) == ("running", 1) and row["progress"] == pytest.approx(0.6)
+    finally:
+        await conn.execute("DELETE FROM jobs.jobs WHERE id = $1", job_id)
+        await conn.close()
