@@ -34,19 +34,20 @@ class Settings(BaseSettings):
     heartbeat_interval: float = 30.0
     """While a job runs, a job.progress at least this often (the jobs service takes a job silent for its
     `stale_after_seconds` for dead)."""
-    shutdown_grace: float = 25.0
-    """On SIGTERM, how long running jobs may finish before they are handed back to the queue."""
+    shutdown_grace: float = 840.0
+    """On SIGTERM, how long running jobs may finish before they are handed back to the queue. Long enough for
+    a typical job (a rolling deploy or a scale-down must not restart every long job); the deployment's own
+    grace must be longer by the drain margin (deploy/k8s/inference.yaml: terminationGracePeriodSeconds 900)."""
+    claim_timeout: float = 5.0
+    """How long the worker waits for the jobs service to answer a claim before asking again."""
     instance: str = ""
     common: CommonSettings = Field(default_factory=CommonSettings)
 
     def resolved_backend(self) -> Literal["torch", "ncnn"]:
-        if self.backend != "auto":
-            return self.backend
-        import importlib.util
+        """`auto` as the CLI reads it (services.inference.registry.resolve_backend)."""
+        from .registry import resolve_backend
 
-        if self.device == "cpu" and importlib.util.find_spec("ncnn") is not None:
-            return "ncnn"
-        return "torch"
+        return resolve_backend(self.backend, self.device)
 
     @field_validator("families", mode="before")
     @classmethod
