@@ -2,7 +2,10 @@
 backend choice) on crops of the shared photos: the estimate the worker would publish when a job passes 25 %
 of its progress, against the time the job actually still took (decode, tiles and encoding included).
 
-    .venv/bin/python bench/eta_bench.py [--sizes 160,240,320] [--scale 4] [--backend auto] [--tile 32]
+    .venv/bin/python bench/eta_bench.py [--megapixels 0.25,1,4] [--scale 4] [--backend auto] [--tile N]
+                                        [--device cuda]
+
+Each input is a shared photo resized (Lanczos) to the given size; the first job also pays the model's loading.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from services.inference.processing import process  # noqa: E402
 PHOTOS = (ROOT.parent / "shared" / "images").resolve()
 
 
-def one(engine: RealSREngine, data: bytes, scale: int, tile: int | None) -> tuple[float | None, float, float]:
+def one(engine: RealSREngine, data: bytes, scale: int, tile: int | None,
+        device: str) -> tuple[float | None, float, float]:
     """(estimate at 25 %, actual seconds left from then, whole job seconds)."""
     eta = Eta()
     at_quarter: list[tuple[float, float | None]] = []
@@ -36,7 +40,8 @@ def one(engine: RealSREngine, data: bytes, scale: int, tile: int | None) -> tupl
             at_quarter.append((time.monotonic(), estimate))
 
     start = time.monotonic()
-    process(engine, data, "sr", {"scale": scale}, progress, lambda: False, tile=tile, output={"format": "auto"})
+    process(engine, data, "sr", {"scale": scale}, progress, lambda: False, device=device, tile=tile,
+            output={"format": "auto"})
     end = time.monotonic()
     if not at_quarter:
         return None, 0.0, end - start
@@ -46,29 +51,34 @@ def one(engine: RealSREngine, data: bytes, scale: int, tile: int | None) -> tupl
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="160,240,320")
+    parser.add_argument("--megapixels", default="0.25,1,4")
     parser.add_argument("--scale", type=int, default=4)
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--tile", type=int, default=None)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--photos", type=Path, default=PHOTOS, help="the shared images folder")
     args = parser.parse_args()
     engine = RealSREngine(backend=args.backend)  # type: ignore[arg-type]
-    sources = ["photo/OST_009.png", "old/g.png", "photo/ADE_val_00000114.jpg"]
-    print(f"{'input':<32} {'job s':>7} {'left at 25% s':>14} {'estimate s':>11} {'error':>7}")
+    sources = ["photo/OST_009.png", "old/d.png", "photo/ADE_val_00000114.jpg"]
+    print(f"device {args.device}, tile {args.tile or 'auto'}, scale {args.scale}")
+    print(f"{'input':<36} {'job s':>7} {'left at 25% s':>14} {'estimate s':>11} {'error':>7}")
     errors = []
-    for size in (int(s) for s in args.sizes.split(",")):
+    for megapixels in (float(m) for m in args.megapixels.split(",")):
         for name in sources:
-            picture = Image.open(PHOTOS / name).convert("RGB")
-            side = min(size, picture.width, picture.height)
-            crop = picture.crop((0, 0, side, side))
+            picture = Image.open(args.photos / name).convert("RGB")
+            factor = (megapixels * 1e6 / (picture.width * picture.height)) ** 0.5
+            picture = picture.resize((round(picture.width * factor), round(picture.height * factor)),
+                                     Image.Resampling.LANCZOS)
             buffer = io.BytesIO()
-            crop.save(buffer, "PNG")
-            estimate, actual, total = one(engine, buffer.getvalue(), args.scale, args.tile)
+            picture.save(buffer, "PNG")
+            estimate, actual, total = one(engine, buffer.getvalue(), args.scale, args.tile, args.device)
             error = (estimate - actual) / actual if estimate is not None and actual > 0 else None
             if error is not None:
                 errors.append(abs(error))
-            print(f"{name + f' {side}px':<32} {total:7.2f} {actual:14.2f} "
+            label = f"{name} {picture.width}x{picture.height}"
+            print(f"{label:<36} {total:7.2f} {actual:14.2f} "
                   f"{'-' if estimate is None else f'{estimate:.2f}':>11} "
-                  f"{'-' if error is None else f'{error:+.0%}':>7}")
+                  f"{'-' if error is None else f'{error:+.0%}':>7}", flush=True)
     if errors:
         print(f"mean absolute error {sum(errors) / len(errors):.0%}, worst {max(errors):.0%} over {len(errors)} jobs")
 

@@ -27,8 +27,9 @@ PHOTOS = (ROOT.parent / "shared" / "images").resolve()
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--photo", default="photo/OST_009.png")
+    parser.add_argument("--photos", type=Path, default=PHOTOS, help="the shared images folder")
     args = parser.parse_args()
-    picture = Image.open(PHOTOS / args.photo).convert("RGB")
+    picture = Image.open(args.photos / args.photo).convert("RGB")
     big = picture.resize((4000, 3000) if picture.width >= picture.height else (3000, 4000), Image.Resampling.LANCZOS)
     exif = Image.Exif()
     exif[0x0132] = "2020:01:02 03:04:05"

@@ -6,7 +6,9 @@ USER = {
     "type": "object",
     "required": ["id", "email", "display_name", "created_at"],
     "properties": {"id": UUID, "email": {"type": "string"}, "display_name": {"type": "string"},
-                   "preferences": {"type": "object"}, "created_at": TIMESTAMP},
+                   "preferences": {"type": "object"}, "created_at": TIMESTAMP,
+                   "capabilities": {"type": "object", "description": "GET/PATCH /me: what this installation offers",
+                                    "properties": {"notify_email": {"type": "boolean"}}}},
 }
 TOKENS = {
     "type": "object",
@@ -25,7 +27,8 @@ PATCH_ME = {
     "type": "object",
     "properties": {"display_name": {"type": "string"}, "password": {"type": "string"},
                    "current_password": {"type": "string"},
-                   "preferences": {"type": "object", "properties": {"notifications": {"type": "boolean"}}}},
+                   "preferences": {"type": "object", "properties": {"notifications": {"type": "boolean"},
+                                                                    "notify_email": {"type": "boolean"}}}},
 }
 
 SPEC = document(

@@ -15,7 +15,22 @@ JOB = {
         "progress": {"type": "number", "minimum": 0, "maximum": 1},
         "engine": NULLABLE_STRING, "error": NULLABLE_STRING, "attempt": {"type": "integer"},
         "created_at": TIMESTAMP, "updated_at": TIMESTAMP,
+        "output": {"type": "object", "description": "the output asked for; `result_format` once completed"},
+        "eta_seconds": {"type": "number", "nullable": True,
+                        "description": "about how long is left (running: the worker's estimate; queued: from the "
+                                       "place in the owner's line); null when unknown"},
+        "batch_id": {"type": "string", "format": "uuid", "nullable": True},
     },
+}
+OUTPUT = {
+    "type": "object", "additionalProperties": False,
+    "properties": {"format": {"type": "string", "enum": ["auto", "png", "webp", "jpeg", "jpg"]},
+                   "quality": {"type": "integer", "minimum": 1, "maximum": 100}, "flatten": {"type": "boolean"}},
+}
+BATCH = {
+    "type": "object", "required": ["id"], "additionalProperties": False,
+    "description": "jobs asked for together (one e-mail when all `size` of them have ended)",
+    "properties": {"id": UUID, "size": {"type": "integer", "minimum": 1, "maximum": 10000}},
 }
 JOB_LIST = {
     "type": "object", "required": ["items", "next_cursor"],
@@ -31,7 +46,7 @@ MODEL = {
 NEW_JOB = {
     "type": "object", "required": ["image_id", "type"],
     "properties": {"image_id": UUID, "type": {"type": "string", "enum": list(TYPES)},
-                   "options": {"type": "object"}},
+                   "options": {"type": "object"}, "output": OUTPUT, "batch": BATCH},
 }
 IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
                "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
@@ -62,8 +77,10 @@ SPEC = document(
             "Retry a failed or cancelled job", {"202": answer("the job", ref("Job")), **errors(404, 409)},
             params=[path_id("job_id")])},
         "/api/jobs/{job_id}/result": {"get": operation(
-            "The restored image (PNG)",
-            {"200": answer("PNG", {"type": "string", "format": "binary"}, "image/png"), **errors(404, 409, 410)},
+            "The restored image (PNG, WebP or JPEG), named <original stem>_<type>.<ext>",
+            {"200": {"description": "the image", "content": {
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in ("image/png", "image/webp", "image/jpeg")}}, **errors(404, 409, 410)},
             params=[path_id("job_id")])},
     },
     {"Job": JOB, "Model": MODEL},
