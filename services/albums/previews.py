@@ -1,10 +1,11 @@
 """Preview size: a WebP that fits in 1600 px, for the image page and the compare view (the web app never has to
 decode a 50-megapixel original to show it on a screen).
 
-Made right after an upload is committed (in the background, under the same decode slots as uploads, so the
-upload answer does not wait for it), and on the first request for images uploaded before previews existed or
-whose background job did not finish: `GET /api/images/{id}/preview`. Stored at `previews/<user>/<image>.webp`;
-removed with the image (objects.keys_of).
+Made right after an upload is committed (in the background, one at a time and under the same decode slots as
+uploads, so the upload answer does not wait for it and uploads keep a slot), and on the first request for images
+uploaded before previews existed or whose background job did not finish: `GET /api/images/{id}/preview`. Stored
+at `previews/<user>/<image>.webp`; removed with the image (objects.keys_of). An image that fits in the thumbnail
+square has no separate preview: its thumbnail is already the whole picture, and is answered instead.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from shared.storage import NotFound
 
 from . import images, routes_upload
 from .objects import preview_key
+from .settings import SETTINGS
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +44,7 @@ PREVIEW_SECONDS = Histogram(
 
 TASKS = web.AppKey("albums_preview_tasks", set)
 MAKING = web.AppKey("albums_previews_in_progress", dict)
+BACKGROUND_SLOT = web.AppKey("albums_preview_background_slot", asyncio.Semaphore)
 
 routes = web.RouteTableDef()
 
@@ -64,12 +67,16 @@ def make_preview(data: bytes, size: int = PREVIEW_SIZE, quality: int = PREVIEW_Q
     return buffer.getvalue()
 
 
-async def _storage_key(app: web.Application, user_id: uuid.UUID, image_id: uuid.UUID) -> str | None:
+async def _row(app: web.Application, user_id: uuid.UUID, image_id: uuid.UUID) -> Any:
     async with app[POOL].acquire() as conn:
-        key: str | None = await conn.fetchval(
-            "SELECT storage_key FROM albums.images WHERE id = $1 AND user_id = $2", image_id, user_id
+        return await conn.fetchrow(
+            "SELECT storage_key, thumbnail_key, width, height FROM albums.images WHERE id = $1 AND user_id = $2",
+            image_id, user_id,
         )
-    return key
+
+
+def _fits_thumbnail(app: web.Application, row: Any) -> bool:
+    return bool(max(row["width"], row["height"]) <= app[SETTINGS].thumbnail_size)
 
 
 async def _make(app: web.Application, user_id: uuid.UUID, image_id: uuid.UUID, storage_key: str, when: str) -> bytes:
@@ -82,16 +89,17 @@ async def _make(app: web.Application, user_id: uuid.UUID, image_id: uuid.UUID, s
     making[image_id] = future
     try:
         storage = app[STORAGE]
-        original = await storage.get(storage_key)
         started = time.perf_counter()
         async with app[routes_upload.DECODE_SLOTS]:
+            # Read under the semaphore: a batch of uploads must not hold every original in memory at once.
+            original = await storage.get(storage_key)
             body = await asyncio.to_thread(make_preview, original)
-        del original
+            del original
         PREVIEW_SECONDS.observe(time.perf_counter() - started)
         key = preview_key(user_id, image_id)
         await storage.put(key, body, "image/webp")
         # Deleted while the preview was being made: do not leave it behind.
-        if await _storage_key(app, user_id, image_id) is None:
+        if await _row(app, user_id, image_id) is None:
             await storage.delete(key)
         PREVIEWS.labels(when).inc()
         future.set_result(body)
@@ -109,17 +117,21 @@ async def preview(request: web.Request) -> web.Response:
     """The image fitted into 1600 px as WebP (made at upload; made now for images uploaded before)."""
     user_id = require_user(request)
     image_id = parse_uuid(request.match_info["id"], "image")
-    storage_key = await _storage_key(request.app, user_id, image_id)
-    if storage_key is None:
+    row = await _row(request.app, user_id, image_id)
+    if row is None:
         raise not_found("image")
+    storage = request.app[STORAGE]
     try:
-        body = await request.app[STORAGE].get(preview_key(user_id, image_id))
+        if _fits_thumbnail(request.app, row):
+            body = await storage.get(row["thumbnail_key"])
+        else:
+            try:
+                body = await storage.get(preview_key(user_id, image_id))
+            except NotFound:
+                body = await _make(request.app, user_id, image_id, row["storage_key"], "on_request")
     except NotFound:
-        try:
-            body = await _make(request.app, user_id, image_id, storage_key, "on_request")
-        except NotFound:
-            log.error("albums.object_missing", key=storage_key)
-            raise not_found("image file") from None
+        log.error("albums.object_missing", image_id=str(image_id))
+        raise not_found("image file") from None
     headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
     return web.Response(body=body, content_type="image/webp", headers=headers)
 
@@ -127,9 +139,11 @@ async def preview(request: web.Request) -> web.Response:
 async def _after_upload(app: web.Application, user_id: uuid.UUID, image_ids: list[uuid.UUID]) -> None:
     for image_id in image_ids:
         try:
-            key = await _storage_key(app, user_id, image_id)
-            if key is not None:
-                await _make(app, user_id, image_id, key, "upload")
+            row = await _row(app, user_id, image_id)
+            if row is None or _fits_thumbnail(app, row):
+                continue
+            async with app[BACKGROUND_SLOT]:
+                await _make(app, user_id, image_id, row["storage_key"], "upload")
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the preview is made on request instead
@@ -169,6 +183,7 @@ def install(app: web.Application) -> None:
     """The preview route, the after-upload middleware and the shutdown of background work."""
     app[TASKS] = set()
     app[MAKING] = {}
+    app[BACKGROUND_SLOT] = asyncio.Semaphore(1)
     app.middlewares.append(previews_after_upload)
     app.cleanup_ctx.append(_cleanup)
     app.add_routes(routes)

@@ -67,6 +67,17 @@ async def test_small_images_are_not_enlarged_and_orientation_is_applied(client: 
     assert isinstance(top, tuple) and top[0] > 150 and top[2] < 100
 
 
+async def test_an_image_that_fits_the_thumbnail_is_its_own_preview(client: Any, user: User) -> None:
+    [image] = await user.upload_ok([("small.jpg", jpeg(300, 200))])
+    r = await user.call("GET", f"/api/images/{image['id']}/thumbnail")
+    thumbnail = await r.read()
+    r = await user.call("GET", f"/api/images/{image['id']}/preview")
+    assert r.status == 200 and r.headers["Content-Type"] == "image/webp"
+    assert await r.read() == thumbnail
+    await asyncio.sleep(0.2)
+    assert not await client.server.app[STORAGE].exists(preview_key(user.id, uuid.UUID(image["id"])))
+
+
 async def test_images_uploaded_before_previews_get_one_on_request(client: Any, user: User) -> None:
     [image] = await user.upload_ok([("old.jpg", jpeg(2000, 1500))])
     storage = client.server.app[STORAGE]
