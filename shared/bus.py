@@ -255,6 +255,7 @@ class Bus:
         queue = await self.declare_queue(channel, name, bindings, exclusive=exclusive, source=source)
         for outcome in Outcome:
             EVENTS_CONSUMED.labels(name.removeprefix(self.settings.queue_prefix), outcome.value)
+        EVENTS_HELD.labels(name.removeprefix(self.settings.queue_prefix))
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             outcome = await self._dispatch(name, message, handler, raw, retry_in_place)

@@ -43,6 +43,13 @@ SERVICE_METRICS = {
     "renovo_inference_oom_retries_total",
     "renovo_notifier_open_sockets",
     "renovo_notifier_messages_sent_total",
+    "renovo_events_held_total",
+    "renovo_jobs_released_total",
+    "renovo_jobs_held",
+    "renovo_jobs_in_flight",
+    "renovo_jobs_users_waiting",
+    "renovo_jobs_user_backlog_max",
+    "renovo_jobs_held_oldest_age_seconds",
     *(f"{h}{suffix}" for h in _HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")),
 }
 # rabbitmq_prometheus with return_per_object_metrics (deps/rabbitmq_prometheus, core and alarm collectors).
