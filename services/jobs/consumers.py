@@ -29,7 +29,7 @@ from shared.events import (
 from shared.service import BUS, POOL, STORAGE
 from shared.storage import Storage
 
-from . import fairshare, lifecycle
+from . import batches, fairshare, lifecycle
 from .settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -200,5 +200,7 @@ async def _sweep(pool: asyncpg.Pool, settings: Settings) -> None:
         await asyncio.sleep(settings.sweep_interval_seconds)
         try:
             await lifecycle.sweep_stale(pool, settings.stale_after_seconds, settings.max_attempts)
+            await lifecycle.sweep_unclaimed(pool, settings.unclaimed_after_seconds)
+            await batches.sweep_overdue(pool, settings.batch_overdue_seconds)
         except Exception as exc:
             log.warning("jobs.sweep_failed", error=repr(exc))

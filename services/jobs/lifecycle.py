@@ -263,3 +263,21 @@ async def sweep_stale(pool: asyncpg.Pool, stale_after: float, max_attempts: int)
                 await fail_dead_lettered(conn, row["id"], row["attempt"],
                                          f"the worker stopped responding {max_attempts} times; giving up")
     return handled
+
+
+async def sweep_unclaimed(pool: asyncpg.Pool, unclaimed_after: float) -> int:
+    """Released requests no worker claimed for a long time were lost on the way (a purged or deleted queue):
+    they would hold their owner's fair share forever. Each gets a new attempt (the old request, should it
+    still arrive, is refused at its claim, so nothing runs twice)."""
+    handled = 0
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            f"SELECT {store.COLUMNS} FROM jobs.jobs WHERE status = 'queued' AND released_at IS NOT NULL "
+            "AND released_at < clock_timestamp() - make_interval(secs => $1) ORDER BY released_at LIMIT 100 "
+            "FOR UPDATE SKIP LOCKED", unclaimed_after)
+        for row in rows:
+            if await requeue(conn, row, (JobState.QUEUED,), row["correlation_id"]) is not None:
+                STALE_REQUEUED.inc()
+                handled += 1
+                log.warning("jobs.unclaimed_requeued", job_id=str(row["id"]), attempt=row["attempt"])
+    return handled

@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     stale_after_seconds: float = 300.0
     """A running job that reported nothing for this long is requeued (or failed after max_attempts)."""
     sweep_interval_seconds: float = 30.0
+    batch_overdue_seconds: float = 300.0
+    """A batch short of its announced size is announced this long after its last job was asked for."""
     max_attempts: int = 3
     in_flight_per_user: int = 2
     """Fair share: while other users have work in a model family, jobs of one user and that family released
@@ -26,6 +28,9 @@ class Settings(BaseSettings):
     in_flight_alone: int = 8
     """A user alone with a family (nobody else's jobs queued or running there) may have this many in flight,
     so that one person's batch keeps the workers busy (`RENOVO_JOBS_IN_FLIGHT_ALONE`)."""
+    unclaimed_after_seconds: float = 6 * 3600.0
+    """A released request no worker claimed for this long is taken for lost and requested again (a new attempt).
+    Longer than any honest wait in a family's queue."""
     release_interval_seconds: float = 2.0
     """How often held jobs are released as a safety net (releases normally follow each change at once)."""
     weights_dir: str = "weights"

@@ -164,3 +164,15 @@ async def test_heartbeats_count_per_attempt_whatever_the_progress(jobs_pool: asy
     assert after["progress"] == pytest.approx(0.6)  # what the owner sees never goes back
     applied, _ = await report(2, 0.9)  # an attempt that does not exist
     assert not applied
+
+
+async def test_a_request_lost_on_the_way_does_not_hold_its_owners_share_forever(jobs_pool: asyncpg.Pool) -> None:
+    a = uuid.uuid4()
+    job_id = await _create(jobs_pool, a, "bopb", "restore")
+    async with jobs_pool.acquire() as conn:  # released a day ago, never claimed: its message is gone
+        await conn.execute("UPDATE jobs.jobs SET released_at = now() - interval '1 day' WHERE id = $1", job_id)
+    assert await lifecycle.sweep_unclaimed(jobs_pool, 3600) >= 1
+    requests = [(r["job_id"], r["attempt"]) for r in await _requests(jobs_pool, a)]
+    assert requests == [(str(job_id), 1), (str(job_id), 2)]
+    async with jobs_pool.acquire() as conn, conn.transaction():  # the old request, should it arrive, is refused
+        assert await lifecycle.claim(conn, job_id, 1, "w", []) == (False, "queued")
