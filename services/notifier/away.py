@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -107,7 +108,10 @@ def batch_handler(pool: asyncpg.Pool, mailer: Mailer, public_url: str, wait: flo
         message = compose(batch, public_url, recipient["display_name"])
         if message is None:
             return Outcome.SKIP
-        await asyncio.sleep(wait)  # let every replica's presence catch up with a page opened or closed just now
+        # Let every replica's presence catch up with a page opened or closed just before the batch ended (an old
+        # message, from a backlog, has waited long enough already).
+        age = (datetime.now(UTC) - envelope.occurred_at).total_seconds()
+        await asyncio.sleep(min(wait, max(0.0, wait - age)))
         async with pool.acquire() as conn:
             if await is_online(conn, envelope.user_id, ttl):
                 EMAILS.labels("skipped_online").inc()

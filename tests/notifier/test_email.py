@@ -192,3 +192,33 @@ async def test_a_refused_send_is_retried_with_back_off_then_given_up(notifier_po
             await mailer.stop()
     finally:
         server.stop()
+
+
+@pytest.mark.e2e
+async def test_a_batch_short_of_its_size_is_announced_once_when_overdue(
+        user: Client, smtp_server: SmtpServer, common_settings: CommonSettings) -> None:
+    """Two of a batch of three were created (the third request was refused): no e-mail while the third might
+    still come, one e-mail once the batch is overdue, and only one."""
+    from services.jobs import batches
+
+    await _opt_in(user)
+    user_id = uuid.UUID((await (await user.request("GET", "/api/auth/me")).json())["id"])
+    images = [await _image(user) for _ in range(2)]
+    batch = {"id": str(uuid.uuid4()), "size": 3}
+    jobs = [await _job(user, image["id"], batch=batch) for image in images]
+    for job in jobs:
+        assert (await _settled(user, job["id"]))["status"] == "completed"
+    pool = await db.create_pool(common_settings)
+    try:
+        assert await batches.sweep_overdue(pool, overdue_seconds=3600) == 0  # the third may still come
+        await asyncio.sleep(4)
+        assert smtp_server.inbox.to(user.email) == []
+        async with pool.acquire() as conn:  # the batch's last request was made long ago
+            await conn.execute("UPDATE jobs.jobs SET created_at = created_at - interval '1 hour' "
+                               "WHERE user_id = $1 AND batch_id = $2", user_id, uuid.UUID(batch["id"]))
+        assert await batches.sweep_overdue(pool, overdue_seconds=600) == 1
+        assert await batches.sweep_overdue(pool, overdue_seconds=600) == 0
+    finally:
+        await pool.close()
+    [message] = await asyncio.to_thread(smtp_server.inbox.wait_for, user.email)
+    assert "2 of 2" in message["Subject"]
