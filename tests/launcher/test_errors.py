@@ -127,3 +127,15 @@ def test_service_that_fails_to_start_is_named_with_its_last_lines(tmp_path: Path
         in result.stderr, result.stderr[-3000:]
     message = result.stderr.split("renovo: cannot start:", 1)[1]
     assert "bcrypt_rounds" in message and "plenty" in message
+
+
+@needs_postgres
+@pytest.mark.skipif(os.geteuid() != 0, reason="as root, the private PostgreSQL runs as an unprivileged user")
+def test_data_dir_the_unprivileged_user_cannot_reach_is_named(open_dir: Path) -> None:
+    closed = open_dir / "home"
+    closed.mkdir(mode=0o700)
+    with pytest.raises(LaunchError) as info:
+        EmbeddedPostgres(closed / "renovo", closed / "renovo" / "logs").prepare()
+    message = str(info.value)
+    assert f"cannot enter {closed} (mode drwx------)" in message and f"chmod o+x {closed}" in message
+    assert "RENOVO_DATA_DIR" in message
