@@ -83,8 +83,27 @@ def storage(settings: CommonSettings) -> CleanupCtx:
     return ctx
 
 
+def bound_malloc(mmap_threshold: int = 1024 * 1024) -> None:
+    """glibc only: serve allocations over `mmap_threshold` (uploads, images, results) from mmap, so that their
+    memory goes back to the system when freed. By default glibc raises the threshold after the first large free
+    and keeps later large buffers in per-thread arenas: a process that decodes in worker threads then grows by
+    tens of MB per thread and never shrinks."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        libc.mallopt(-3, mmap_threshold)  # M_MMAP_THRESHOLD (also turns the dynamic threshold off)
+    except (OSError, AttributeError):
+        return
+
+
 def run(app: web.Application, host: str, port: int, **kwargs: Any) -> None:
     """Serve until SIGINT/SIGTERM, then finish in-flight requests (up to 30 s) and close resources."""
+    bound_malloc()
     log.info("service.listening", host=host, port=port)
     web.run_app(app, host=host, port=port, shutdown_timeout=30, access_log=None, print=None,
                 handler_cancellation=False, **kwargs)

@@ -29,7 +29,7 @@ from shared.http import ApiError, json_response, not_found, parse_uuid, require_
 from shared.service import POOL, STORAGE
 
 from . import events, images, objects, store
-from .settings import SETTINGS
+from .settings import SETTINGS, Settings
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
@@ -113,11 +113,16 @@ async def _spool_capped(part: BodyPartReader, cap: int, directory: str | None) -
     return spool, size
 
 
-def _read_all(spool: IO[bytes]) -> bytes:
+def _process(spool: IO[bytes], settings: Settings) -> images.Processed:
+    """Identify, decode and thumbnail the spooled file (in a worker thread, under the decode semaphore)."""
     spool.seek(0)
     data = spool.read()
     spool.seek(0)
-    return data
+    try:
+        return images.process(data, max_pixels=settings.max_pixels, thumbnail_size=settings.thumbnail_size,
+                              quality=settings.thumbnail_quality)
+    finally:
+        del data
 
 
 async def _next_part(reader: MultipartReader) -> BodyPartReader | None:
@@ -166,14 +171,13 @@ async def _file_part(request: web.Request, batch: Batch, part: BodyPartReader) -
             started = time.perf_counter()
             async with request.app[DECODE_SLOTS]:
                 # The file's bytes are in memory only here, under the semaphore.
-                data = await asyncio.to_thread(_read_all, spool)
-                processed = await asyncio.to_thread(
-                    images.process, data, max_pixels=settings.max_pixels,
-                    thumbnail_size=settings.thumbnail_size, quality=settings.thumbnail_quality,
-                )
-                del data
+                processed = await asyncio.to_thread(_process, spool, settings)
             PROCESS_SECONDS.observe(time.perf_counter() - started)
-        except images.Rejected as exc:
+        except images.Rejected as raised:
+            # Kept in batch.rejected until the answer: a copy, as the exception's traceback and context hold
+            # the frames that hold the file's bytes.
+            exc = images.Rejected(raised.status, raised.code, raised.message)
+            del raised
             UPLOADS.labels(exc.code).inc()
             log.info("albums.upload_rejected", code=exc.code, size=size)
             batch.rejected.append((name, exc))

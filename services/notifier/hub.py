@@ -11,6 +11,7 @@ import asyncio
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,17 @@ for _reason in ("slow", "session_ended", "token_expired"):
 FORWARDED_FIELDS = ("job_id", "image_id", "status", "progress", "error", "engine", "eta_seconds")
 
 SESSION_ENDED = 4401  # the same close code as a refused authentication: the client logs in again
+
+
+async def _within(operation: Awaitable[Any], seconds: float) -> bool:
+    """Whether `operation` succeeds within `seconds`. Unlike wait_for, does not wait for a cancellation that a
+    blocked write may never acknowledge; the caller cuts the connection instead, which ends the operation."""
+    task = asyncio.ensure_future(operation)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        return False
+    return not task.cancelled() and task.exception() is None
 
 
 @dataclass
@@ -97,11 +109,13 @@ class Hub:
         """Close a socket from the server side without waiting on a client that does not read."""
         self.remove(socket.user_id, socket.ws)
         SOCKETS_CLOSED.labels(reason).inc()
-        try:
-            await asyncio.wait_for(socket.ws.close(code=code, message=message.encode()[:120]), timeout=1.0)
-        except Exception:  # noqa: BLE001  (a slow or broken peer: cut the connection)
-            if socket.transport is not None:
-                socket.transport.abort()
+        if not await _within(socket.ws.close(code=code, message=message.encode()[:120]), 3.0):
+            self._abort(socket)
+
+    @staticmethod
+    def _abort(socket: Socket) -> None:
+        if socket.transport is not None:
+            socket.transport.abort()
 
     # --- sessions --------------------------------------------------------------------------------------------
 
@@ -141,12 +155,9 @@ class Hub:
 
         ended = [s for s in self._sockets.get(envelope.user_id, {}).values() if ends(s)]
         for socket in ended:
-            try:
-                await asyncio.wait_for(socket.ws.send_json(
-                    {"type": "error", "error": {"code": "session_ended", "message": "this session has ended"}}
-                ), timeout=1.0)
-            except Exception:  # noqa: BLE001, S110  (closing anyway)
-                pass
+            await _within(socket.ws.send_json(
+                {"type": "error", "error": {"code": "session_ended", "message": "this session has ended"}}
+            ), 2.0)
             await self.drop(socket, SESSION_ENDED, "session_ended", "session ended")
         log.info("notifier.sessions_ended", reason=event.reason, sockets=len(ended))
         return Outcome.DONE
@@ -156,14 +167,13 @@ class Hub:
     async def _send(self, socket: Socket, message: dict[str, Any]) -> bool:
         if socket.ws.closed:
             return False
-        try:
-            await asyncio.wait_for(socket.ws.send_json(message), timeout=self.send_timeout)
+        if await _within(socket.ws.send_json(message), self.send_timeout):
             return True
-        except TimeoutError:
+        if not socket.ws.closed and self._sockets.get(socket.user_id, {}).get(socket.ws) is socket:
             log.warning("notifier.slow_socket_dropped", user_id=str(socket.user_id))
-            await self.drop(socket, 4408, "slow", "too slow to read its messages")
-        except Exception:  # noqa: BLE001  (a socket that is going away)
-            return False
+            self.remove(socket.user_id, socket.ws)
+            SOCKETS_CLOSED.labels("slow").inc()
+            self._abort(socket)  # its send is stuck behind a full buffer: closing politely would be too
         return False
 
     async def handle(self, envelope: Envelope, delivery: Delivery) -> Outcome:
