@@ -73,18 +73,26 @@ class Child:
     def _copy_lines(self, stream: IO[bytes]) -> None:
         # Whole lines only: each line is written with one call under one lock, so the lines of several
         # services never interleave mid-line on the console.
+        # The pipe is always drained, even when the console or the disk fails, so the child never blocks on it.
+        console = self.console
         with open(self.log_path, "ab") as log:
             for raw in iter(stream.readline, b""):
                 if not raw.endswith(b"\n"):
                     raw += b"\n"
-                log.write(raw)
-                log.flush()
+                try:
+                    log.write(raw)
+                    log.flush()
+                except OSError:
+                    pass
                 line = raw.decode("utf-8", "replace").rstrip("\n")
                 self.lines.append(line)
-                if self.console is not None:
+                if console is not None:
                     with CONSOLE_LOCK:
-                        self.console.write(f"{self.name:<10}| {line}\n")
-                        self.console.flush()
+                        try:
+                            console.write(f"{self.name:<10}| {line}\n")
+                            console.flush()
+                        except (OSError, ValueError):  # a closed console (`make run | head`)
+                            console = None
         stream.close()
 
     def alive(self) -> bool:
