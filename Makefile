@@ -21,6 +21,7 @@ test: install system-deps web  ## the whole suite against the real PostgreSQL, R
 lint: install
 	$(VENV)/bin/ruff check shared services tests bench scripts
 	$(VENV)/bin/mypy
+	cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run lint --silent
 
 bench: install  ## benchmarks: models vs ncnn, old-photo quality, platform load
 	$(PY) bench/models_bench.py

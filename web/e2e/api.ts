@@ -62,11 +62,18 @@ export async function createAlbum(user: ApiUser, name: string): Promise<{ id: st
 export interface ImageRow {
   id: string;
   filename: string;
+  storage_key: string;
 }
 
 /** Upload `count` generated PNGs into an album in multipart batches, a few requests at once. */
-export async function bulkUpload(user: ApiUser, albumId: string | null, count: number, size = [64, 48]): Promise<ImageRow[]> {
-  const variants = Array.from({ length: 8 }, (_, i) => makePng(size[0], size[1], i));
+export async function bulkUpload(
+  user: ApiUser,
+  albumId: string | null,
+  count: number,
+  size = [64, 48],
+  options: { alpha?: boolean; variants?: number } = {},
+): Promise<ImageRow[]> {
+  const variants = Array.from({ length: options.variants ?? 8 }, (_, i) => makePng(size[0], size[1], i, options.alpha));
   const perRequest = 100;
   const batches: number[][] = [];
   for (let start = 0; start < count; start += perRequest) {
@@ -93,12 +100,19 @@ export async function bulkUpload(user: ApiUser, albumId: string | null, count: n
 export interface JobRow {
   id: string;
   status: string;
+  attempt: number;
   updated_at: string;
   progress: number;
 }
 
-export async function createJob(user: ApiUser, imageId: string, type = "none", options: Record<string, unknown> = {}): Promise<JobRow> {
-  return call("POST", "/api/jobs", user.tokens.access_token, { image_id: imageId, type, options }, {
+export async function createJob(
+  user: ApiUser,
+  imageId: string,
+  type = "none",
+  options: Record<string, unknown> = {},
+  output?: Record<string, unknown>,
+): Promise<JobRow> {
+  return call("POST", "/api/jobs", user.tokens.access_token, { image_id: imageId, type, options, ...(output ? { output } : {}) }, {
     "Idempotency-Key": crypto.randomUUID(),
   });
 }

@@ -24,24 +24,26 @@ function chunk(type: string, data: Buffer): Buffer {
 }
 
 /** An RGB PNG with a colourful pattern, so thumbnails and comparisons show something. */
-export function makePng(width: number, height: number, seed = 0): Buffer {
-  const raw = Buffer.alloc((width * 3 + 1) * height);
+export function makePng(width: number, height: number, seed = 0, alpha = false): Buffer {
+  const channels = alpha ? 4 : 3;
+  const raw = Buffer.alloc((width * channels + 1) * height);
   for (let y = 0; y < height; y++) {
-    const row = y * (width * 3 + 1);
+    const row = y * (width * channels + 1);
     raw[row] = 0;
     for (let x = 0; x < width; x++) {
-      const i = row + 1 + x * 3;
+      const i = row + 1 + x * channels;
       const band = Math.floor((x + y + seed * 17) / 24) % 2;
       raw[i] = (x * 255) / width;
       raw[i + 1] = band ? 200 : (y * 255) / height;
       raw[i + 2] = ((seed * 60 + 120) % 255) * (1 - x / width / 2);
+      if (alpha) raw[i + 3] = x % 2 ? 128 : 255;
     }
   }
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // RGB
+  ihdr[9] = alpha ? 6 : 2; // RGBA or RGB
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk("IHDR", ihdr),

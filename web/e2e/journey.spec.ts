@@ -103,7 +103,7 @@ test("sign up, album, upload by drop zone, run, compare, download", async ({ pag
   await expect(page.getByLabel("Scale")).toHaveCount(0);
   await shot(page, "desktop-image");
   await page.getByRole("button", { name: "Run", exact: true }).click();
-  const toast = page.getByRole("region", { name: "Notifications" }).getByText("Your image is ready");
+  const toast = page.getByRole("region", { name: "Messages" }).getByText("Your image is ready");
   await expect(toast).toBeVisible({ timeout: 60_000 });
   const shown = await page.evaluate(() => (window as unknown as { __notifications: string[] }).__notifications);
   expect(shown).toContain("Renovo: your image is ready");
@@ -151,7 +151,7 @@ test("sign up, album, upload by drop zone, run, compare, download", async ({ pag
   const batch = page.getByRole("region", { name: /Album progress/ });
   await expect(batch.getByRole("progressbar")).toBeVisible();
   await expect(batch.getByRole("status")).toHaveText(/Finished: 2 of 2 done/, { timeout: 60_000 });
-  await expect(page.getByRole("region", { name: "Notifications" }).getByText(/done/)).toBeVisible();
+  await expect(page.getByRole("region", { name: "Messages" }).getByText(/done/)).toBeVisible();
   await shot(page, "desktop-album-applied");
 
   // Albums can be renamed and deleted.

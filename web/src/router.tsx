@@ -2,7 +2,12 @@
 import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from "react";
 
 const listeners = new Set<() => void>();
-window.addEventListener("popstate", () => listeners.forEach((l) => l()));
+// The app restores what it wants (a gallery's position, states/gallery.tsx) and starts other screens at the top.
+if ("scrollRestoration" in window.history) window.history.scrollRestoration = "manual";
+window.addEventListener("popstate", () => {
+  window.scrollTo?.(0, 0);
+  listeners.forEach((l) => l());
+});
 
 function subscribe(listener: () => void): () => void {
   listeners.add(listener);

@@ -1,13 +1,14 @@
 // Toasts: they go by themselves after a while (errors stay until dismissed), but not while the pointer is over
 // them or the keyboard focus is in them, so that nobody loses a message while reading it or reaching its link.
-import { useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { Link } from "../router";
 import { useLive, type Toast } from "../state/live";
 
 export const TOAST_MS = 8000;
 
-function ToastItem({ toast, paused, onDismiss }: { toast: Toast; paused: boolean; onDismiss(): void }) {
+function ToastItem({ toast, paused, dismiss }: { toast: Toast; paused: boolean; dismiss(id: number): void }) {
   const remaining = useRef(TOAST_MS);
+  const onDismiss = useCallback(() => dismiss(toast.id), [dismiss, toast.id]);
   useEffect(() => {
     if (toast.kind === "error" || paused) return;
     const started = Date.now();
@@ -39,18 +40,6 @@ export function Toasts() {
   const { toasts, dismiss } = useLive();
   const [hovered, setHovered] = useState(false);
   const [focused, setFocused] = useState(false);
-  const callbacks = useRef(new Map<number, () => void>());
-  const onDismiss = (id: number) => {
-    let fn = callbacks.current.get(id);
-    if (!fn) {
-      fn = () => {
-        callbacks.current.delete(id);
-        dismiss(id);
-      };
-      callbacks.current.set(id, fn);
-    }
-    return fn;
-  };
   return (
     <div
       className="toasts"
@@ -65,7 +54,7 @@ export function Toasts() {
       }}
     >
       {toasts.map((t) => (
-        <ToastItem key={t.id} toast={t} paused={hovered || focused} onDismiss={onDismiss(t.id)} />
+        <ToastItem key={t.id} toast={t} paused={hovered || focused} dismiss={dismiss} />
       ))}
     </div>
   );

@@ -49,6 +49,16 @@ export function ImagePage({ imageId }: { imageId: string }) {
     return () => abort.abort();
   }, [client, imageId]);
 
+  // After the live connection comes back, the history is asked again: jobs may have started elsewhere meanwhile.
+  const wasOffline = useRef(false);
+  useEffect(() => {
+    if (live.socket === "offline") wasOffline.current = true;
+    else if (live.socket === "open" && wasOffline.current) {
+      wasOffline.current = false;
+      setHistory((h) => ({ ...h, attempt: h.attempt + 1 }));
+    }
+  }, [live.socket]);
+
   const historyAttempt = history.attempt;
   useEffect(() => {
     const abort = new AbortController();

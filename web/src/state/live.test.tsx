@@ -1,4 +1,4 @@
-import { render, screen, waitFor } from "@testing-library/react";
+import { act, render, screen, waitFor } from "@testing-library/react";
 import { useEffect } from "react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiClient } from "../api/client";
@@ -92,5 +92,76 @@ describe("live updates", () => {
     const catchUps = fake.calls.filter((c) => c.url.startsWith("/api/jobs?updated_since="));
     expect(catchUps.at(-1)?.url).toBe(`/api/jobs?updated_since=${encodeURIComponent("2026-01-01T00:00:05Z")}`);
     expect(first.closed).toBe(true);
+  });
+
+  it("asks once for a job it does not know, however many pushes arrive, and applies them on its record", async () => {
+    let answer: (r: Response) => void = () => undefined;
+    const fake = setup([(url) => (url === "/api/jobs/j9" ? new Promise<Response>((r) => (answer = r)) : undefined)]);
+    const socket = await readySocket(0);
+    for (let i = 1; i <= 10; i++) socket.receive({ type: "job.progress", job_id: "j9", image_id: "img-1", status: "running", progress: i / 20 });
+    socket.receive({ type: "job.completed", job_id: "j9", image_id: "img-1", status: "completed", progress: 1 });
+    await waitFor(() => expect(fake.calls.filter((c) => c.url === "/api/jobs/j9")).toHaveLength(1));
+    // The record was read before the job finished: the push it missed still wins.
+    answer(json(200, { ...job("j9", "running", "2026-01-01T00:00:07Z"), progress: 0.2 }));
+    expect(await screen.findByText("Your image is ready")).toBeInTheDocument();
+  });
+
+  it("answers a finished-event it cannot place with a refetch", async () => {
+    const fake = setup([(url) => (url === "/api/jobs/j2" ? json(200, job("j2", "completed", "2026-01-01T00:00:09Z")) : undefined)]);
+    const socket = await readySocket(0);
+    // Known here as cancelled (another tab cancelled it); the worker's completion raced the cancel.
+    await waitFor(() => expect(fake.calls.length).toBeGreaterThan(0));
+    socket.receive({ type: "job.cancelled", job_id: "j2", image_id: "img-1", status: "cancelled" });
+    socket.receive({ type: "job.completed", job_id: "j2", image_id: "img-1", status: "completed", progress: 1 });
+    await waitFor(() => expect(fake.calls.filter((c) => c.url === "/api/jobs/j2").length).toBeGreaterThan(0));
+    expect(await screen.findByText("Your image is ready")).toBeInTheDocument();
+  });
+});
+
+describe("toasts", () => {
+  function Harness() {
+    const { toast } = useLive();
+    return (
+      <button type="button" onClick={() => toast({ kind: "success", title: "Saved", href: "/x", linkText: "Open" })}>
+        make
+      </button>
+    );
+  }
+
+  it("go by themselves after a while, but not while hovered or focused", async () => {
+    storeTokens("access-1", "refresh-1");
+    const fake = scriptedFetch((url) => (url === "/api/auth/me" ? json(200, USER) : undefined));
+    const client = new ApiClient(window.localStorage, fake.fetch);
+    render(
+      <SessionProvider client={client}>
+        <LiveProvider socketFactory={(url) => new FakeSocket(url) as unknown as WebSocket}>
+          <Harness />
+          <Toasts />
+        </LiveProvider>
+      </SessionProvider>,
+    );
+    await screen.findByRole("button", { name: "make" });
+    vi.useFakeTimers();
+    try {
+      act(() => screen.getByRole("button", { name: "make" }).click());
+      const region = screen.getByRole("region", { name: "Messages" });
+      expect(screen.getByText("Saved")).toBeInTheDocument();
+      act(() => {
+        region.dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
+      });
+      await act(async () => vi.advanceTimersByTime(20_000));
+      expect(screen.getByText("Saved")).toBeInTheDocument();
+      act(() => {
+        region.dispatchEvent(new MouseEvent("mouseout", { bubbles: true, relatedTarget: document.body }));
+        screen.getByRole("link", { name: "Open" }).focus();
+      });
+      await act(async () => vi.advanceTimersByTime(20_000));
+      expect(screen.getByText("Saved")).toBeInTheDocument();
+      act(() => (document.activeElement as HTMLElement).blur());
+      await act(async () => vi.advanceTimersByTime(8_100));
+      expect(screen.queryByText("Saved")).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -75,7 +75,9 @@ export function LiveProvider({
   const batchJobs = useRef(new Set<string>());
   const wantsBrowserNotifications = user?.preferences?.notifications !== false;
   const prefRef = useRef(wantsBrowserNotifications);
-  prefRef.current = wantsBrowserNotifications;
+  useEffect(() => {
+    prefRef.current = wantsBrowserNotifications;
+  }, [wantsBrowserNotifications]);
 
   const dismiss = useCallback((id: number) => setToasts((list) => list.filter((t) => t.id !== id)), []);
 
@@ -151,15 +153,16 @@ export function LiveProvider({
     let stopped = false;
     const abort = new AbortController();
     // One request per job at a time; a push arriving meanwhile asks for one more answer after it.
-    const inFlight = new Map<string, { again: boolean }>();
+    const inFlight = new Map<string, { again: boolean; announce: boolean }>();
 
     const fetchJob = (id: string, announceIt: boolean, tries = 0) => {
       const running = inFlight.get(id);
       if (running) {
         running.again = true;
+        running.announce ||= announceIt;
         return;
       }
-      const slot = { again: false };
+      const slot = { again: false, announce: announceIt };
       inFlight.set(id, slot);
       const prevStatus = store.get(id)?.status;
       client.get<Job>(`/api/jobs/${id}`, abort.signal).then(
@@ -170,11 +173,11 @@ export function LiveProvider({
           const now = store.get(id);
           // The notifier can be ahead of the jobs service: until the record catches up with the push, ask again.
           if (!changed || (now && isTerminal(now.status) && !isTerminal(job.status))) {
-            if (tries < 8) setTimeout(() => !stopped && fetchJob(id, announceIt, tries + 1), 400 * (tries + 1));
+            if (tries < 8) setTimeout(() => !stopped && fetchJob(id, slot.announce, tries + 1), 400 * (tries + 1));
           } else if (slot.again) {
-            fetchJob(id, announceIt);
+            fetchJob(id, slot.announce);
           }
-          if (now && isTerminal(now.status) && (announceIt || (prevStatus !== undefined && !isTerminal(prevStatus)))) {
+          if (now && isTerminal(now.status) && (slot.announce || (prevStatus !== undefined && prevStatus !== now.status))) {
             announce(now);
           }
         },
