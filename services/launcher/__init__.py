@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import urlparse
 
+from . import supervise
 from .backing import HOW_TO_START, Backing, resolve
 from .backing import reachable as _reachable
 from .embedded import free_port
@@ -241,6 +242,7 @@ def main() -> int:
     env = dict(os.environ)
     data_dir = Path(env.get("RENOVO_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)  # the terminal closed: stop everything rather than leave it running
     backing: Backing | None = None
     platform: Platform | None = None
     status = 0
@@ -248,6 +250,10 @@ def main() -> int:
         port, ports = choose_ports(env)
         check_nginx()
         lock = lock_data_dir(data_dir)  # noqa: F841 - held until the launcher exits
+        supervise.PID_REGISTRY = data_dir / "children.pids"
+        left = supervise.stop_leftovers(supervise.PID_REGISTRY)
+        if left:
+            say(f"renovo: stopped {len(left)} processes an earlier launcher of {data_dir} left running")
         names = installation_names(data_dir, env)
         database = names.pop("database", "renovo")
         backing = resolve(env, data_dir, database=database, say=say)
@@ -274,6 +280,7 @@ def main() -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stopping short
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         if platform is not None or (backing is not None and backing.children):
             say("stopping…")
         if platform is not None:

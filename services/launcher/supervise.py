@@ -6,6 +6,7 @@ own log file and (for `make run`) to the console; one that dies is restarted wit
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import signal
 import subprocess
@@ -19,6 +20,46 @@ from typing import IO
 from .errors import LaunchError
 
 CONSOLE_LOCK = threading.Lock()
+# Where the launcher notes each child it starts (`pid start-time`), so that the next launcher of the same data
+# folder can stop what a launcher killed outright (SIGKILL, out of memory) left running. None: not noted.
+PID_REGISTRY: Path | None = None
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def stop_leftovers(registry: Path, timeout: float = 30.0) -> list[int]:
+    """Stop (SIGTERM, then SIGKILL) the children an earlier launcher noted in `registry` that still run; the
+    start time tells a leftover from an unrelated process that got the same pid since."""
+    try:
+        entries = [line.split() for line in registry.read_text().splitlines()]
+    except OSError:
+        return []
+    left = [int(pid) for pid, started in (e for e in entries if len(e) == 2) if _start_time(int(pid)) == started]
+    for pid in left:
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while any(_alive(pid) for pid in left) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in left:
+        if _alive(pid):
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
+    registry.write_text("")
+    return left
+
+
+def _alive(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def describe_exit(status: int) -> str:
@@ -57,6 +98,9 @@ class Child:
             stderr=subprocess.STDOUT, start_new_session=True, user=self.user,
             group=self._group(), extra_groups=[] if self.user else None)
         self.started_at = time.monotonic()
+        if PID_REGISTRY is not None:
+            with open(PID_REGISTRY, "a") as registry:
+                registry.write(f"{self.process.pid} {_start_time(self.process.pid)}\n")
         assert self.process.stdout is not None
         self._pump = threading.Thread(target=self._copy_lines, args=(self.process.stdout,), daemon=True,
                                       name=f"log-{self.name}")

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import lock_data_dir
+from . import lock_data_dir, supervise
 from .backing import resolve
 from .errors import LaunchError
 
@@ -35,6 +35,10 @@ def run_with_services(argv: list[str]) -> int:
         scratch = Path(tempfile.mkdtemp(prefix="renovo-test-servers-"))
         scratch.chmod(0o755)  # PostgreSQL may run as another user
         data_dir, lock = scratch, lock_data_dir(scratch)
+    supervise.PID_REGISTRY = data_dir / "children.pids"
+    left = supervise.stop_leftovers(supervise.PID_REGISTRY)
+    if left:
+        say(f"renovo: stopped {len(left)} processes an earlier run in {data_dir} left running")
     try:
         backing = resolve(env, data_dir, database="postgres", say=say)
     except LaunchError as exc:

@@ -1,7 +1,9 @@
 """Run inside a private network namespace (`unshare -n`, see test_fresh_machine.py): nothing answers on 5432 or
 5672 there, as on a fresh machine. Starts `make run`'s launcher for installation A, walks a user's journey
 through its gateway, starts installation B beside it (another RENOVO_PORT and RENOVO_DATA_DIR), checks that the
-two are apart, stops A with Ctrl-C, starts it again and finds the user's data. Prints one JSON report line.
+two are apart, stops both with Ctrl-C, starts A again and finds the user's data, then kills that launcher outright
+and runs `make test`'s server wrapper in A's data folder: it stops what the killed launcher left and starts the
+servers for the suite's fixtures. Prints one JSON report line.
 
     unshare -n python -m tests.launcher.netns_journey DIR_A DIR_B
 """
@@ -170,8 +172,10 @@ def main() -> int:
         report["a_warm_start_s"] = a.start()
         report["a_warm"] = a.timings()
         report["a_after_restart"] = asyncio.run(still_there(f"http://127.0.0.1:{a.port}", report["a_journey"]))
-        report["a_exit_2"] = a.ctrl_c()
         report["a_console_tail"] = a.text()[-1500:]
+        assert a.process is not None
+        a.process.kill()  # a launcher killed outright: the next one in its data folder stops what it left
+        report["a_killed"] = a.process.wait(timeout=30)
         report["make_test_servers"] = with_servers(a.data)
     except Exception as exc:
         report["error"] = f"{type(exc).__name__}: {exc}"
@@ -212,6 +216,7 @@ def with_servers(data: Path) -> dict[str, Any]:
                              PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     probe = [line for line in result.stdout.splitlines() if line.startswith("PROBE ")]
     return {"status": result.returncode, "probe": probe[-1] if probe else result.stdout[-500:] + result.stderr[-1500:],
+            "leftovers": re.findall(r"stopped (\d+) processes an earlier run", result.stderr),
             "stopped": [p for p in (int((data / f"{n}.port").read_text()) for n in ("postgres", "rabbitmq"))
                         if answers(p)] == []}
 

@@ -169,3 +169,19 @@ def child_pid(parent: int, module: str) -> int:
         except OSError:
             continue
     raise AssertionError(f"no {module} under {parent}")
+
+
+def test_children_a_killed_launcher_left_are_stopped_by_the_next(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.launcher import supervise
+
+    registry = tmp_path / "children.pids"
+    monkeypatch.setattr(supervise, "PID_REGISTRY", registry)
+    child = python_child("postgresql", "import time; time.sleep(120)", tmp_path)
+    process = child.spawn()
+    # What the dead launcher noted, plus a pid reused since by an unrelated process (this one).
+    with open(registry, "a") as f:
+        f.write(f"{os.getpid()} 1\n")
+    assert supervise.stop_leftovers(registry, timeout=10) == [process.pid]
+    assert process.wait(timeout=10) == -signal.SIGTERM
+    assert registry.read_text() == ""
