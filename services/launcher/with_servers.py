@@ -42,7 +42,9 @@ def run_with_services(argv: list[str]) -> int:
     try:
         backing = resolve(env, data_dir, database="postgres", say=say)
     except LaunchError as exc:
-        say(f"renovo: cannot start the test servers: {exc}")
+        message = str(exc).replace("RENOVO_DATABASE_URL", "RENOVO_TEST_DATABASE_URL")
+        message = message.replace("RENOVO_AMQP_URL", "RENOVO_TEST_AMQP_URL").replace("`make run`", "`make test`")
+        say(f"renovo: cannot start the test servers: {message}")
         return 1
     child_env = {**os.environ, "RENOVO_TEST_DATABASE_URL": backing.admin_url, "RENOVO_TEST_AMQP_URL": backing.amqp_url}
     try:
