@@ -105,7 +105,12 @@ def encode(image: Image.Image, format: str = "auto", quality: int | None = None,
         picture.save(out, format="JPEG", quality=q, optimize=picture.width * picture.height <= 4_000_000,
                      subsampling=0 if q >= 90 else 2, **extra)
     else:
-        picture.save(out, format="WEBP", quality=q, lossless=q >= 100, method=4 if q < 100 else 1, **extra)
+        big = picture.width * picture.height > 4_000_000
+        if q >= 100:
+            # Lossless WebP reads `quality` as effort: 100 takes minutes at 12 MP for ~15 % less than 25 does.
+            picture.save(out, format="WEBP", lossless=True, quality=25, method=0, **extra)
+        else:  # method 2 halves the time of 4 on large pictures for ~4 % more bytes
+            picture.save(out, format="WEBP", quality=q, method=2 if big else 4, **extra)
     return Encoded(out.getvalue(), fmt)
 
 
