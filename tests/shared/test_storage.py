@@ -156,3 +156,57 @@ async def test_s3_unreachable_is_a_storage_error() -> None:
     with pytest.raises(StorageError):
         await storage.put("originals/u/x.png", b"x", "image/png")
     assert time.monotonic() - started < 15
+
+
+async def test_streams_whole_objects_and_ranges_a_chunk_at_a_time(storage: Storage) -> None:
+    from shared.storage import CHUNK
+
+    key = f"results/{uuid.uuid4()}/{uuid.uuid4()}.png"
+    data = bytes(range(256)) * (CHUNK // 256 * 3 + 7)  # three chunks and a bit
+    await storage.put(key, data, "image/png")
+    info = await storage.stat(key)
+    assert info.size == len(data) and info.etag.startswith('"')
+    stream = await storage.open(key)
+    chunks = [chunk async for chunk in stream.chunks]
+    assert b"".join(chunks) == data and max(len(c) for c in chunks) <= CHUNK
+    assert stream.info == info and (stream.start, stream.end) == (0, len(data) - 1)
+    part = await storage.open(key, 1000, 1000 + CHUNK + 10)
+    assert b"".join([c async for c in part.chunks]) == data[1000:1000 + CHUNK + 11] and part.length == CHUNK + 11
+    tail = await storage.open(key, len(data) - 5)
+    assert b"".join([c async for c in tail.chunks]) == data[-5:]
+    with pytest.raises(NotFound):
+        await storage.stat(key + "x")
+    with pytest.raises(NotFound):
+        await storage.open(key + "x")
+    # A new version has a new ETag.
+    await storage.put(key, data[:10], "image/png")
+    assert (await storage.stat(key)).etag != info.etag
+
+
+async def test_put_file_stores_an_open_file(storage: Storage, tmp_path: Path) -> None:
+    source = tmp_path / "upload.bin"
+    source.write_bytes(b"spooled upload " * 1000)
+    key = f"originals/{uuid.uuid4()}/{uuid.uuid4()}.png"
+    with source.open("rb") as f:
+        await storage.put_file(key, f, "image/png")
+    assert await storage.get(key) == source.read_bytes()
+
+
+async def test_s3_outage_is_a_storage_error_on_reads_too_and_startup_survives() -> None:
+    """Endpoint down: every read is StorageError (answered 503), never a raw botocore error (500); the service
+    starts anyway and /readyz names the bucket and the endpoint."""
+    endpoint = f"http://127.0.0.1:{_free_port()}"
+    storage = await open_storage(s3_settings(endpoint, "renovo"))
+    for call in (storage.get, storage.stat, storage.open, storage.exists):
+        with pytest.raises(StorageError) as caught:
+            await call("results/u/x.png")
+        assert "S3 bucket 'renovo' at " + endpoint in str(caught.value)
+
+
+async def test_local_storage_errors_are_storage_errors(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "store")
+    (tmp_path / "store" / "results").write_text("a file where a folder should be")
+    with pytest.raises(StorageError):
+        await storage.put("results/u/x.png", b"x", "image/png")
+    with pytest.raises(StorageError):
+        await storage.open("results/u/x.png")
