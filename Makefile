@@ -18,7 +18,7 @@ test: install system-deps web  ## the whole suite against the real PostgreSQL, R
 	cd web && npm test --silent
 	$(PY) -m services.launcher.with_servers -- $(PY) -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: $(STAMP)  ## ruff and mypy (needs the virtualenv, not the trained scratch detector)
 	$(VENV)/bin/ruff check shared services tests bench scripts
 	$(VENV)/bin/mypy
 	cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run lint --silent

@@ -1,5 +1,8 @@
 """Time per input megapixel of our PyTorch path against ncnn's CPU runtime, same image, same threads.
 
+    python bench/models_bench.py --process          # whole processes: `renovo restore` against ncnn's own
+                                                    # runtime, 320x320 and 1 MP, RealSR/CUNet/UpConv7 (+RSS,
+                                                    # pixel ratio of the tile planner)
     python bench/models_bench.py                    # RealSR x4, CUNet 2x, UpConv7 photo 2x on the CPU
     python bench/models_bench.py --threads 2 --repeats 3 --compile
     python bench/models_bench.py --device cuda      # fp16 autocast, MP/s and share of the GPU's peak
@@ -221,6 +224,194 @@ def bench_large(args: argparse.Namespace) -> None:
     )
 
 
+NCNN_PROCESS = r"""
+import sys
+import ncnn
+import numpy as np
+from PIL import Image
+
+param, src, dst, crop, multiple, min_size, threads, blob_in, blob_out = sys.argv[1:]
+crop, multiple, min_size, threads = int(crop), int(multiple), int(min_size), int(threads)
+x = np.asarray(Image.open(src).convert("RGB"), dtype=np.float32).transpose(2, 0, 1) / 255.0
+h, w = x.shape[1:]
+eh = -(h + 2 * crop) % multiple + max(0, min_size - (h + 2 * crop))
+ew = -(w + 2 * crop) % multiple + max(0, min_size - (w + 2 * crop))
+x = np.ascontiguousarray(np.pad(x, ((0, 0), (crop, crop + eh), (crop, crop + ew)), mode="edge"))
+net = ncnn.Net()
+net.opt.use_vulkan_compute = False
+net.opt.num_threads = threads
+for flag in ("use_fp16_packed", "use_fp16_storage", "use_fp16_arithmetic", "use_bf16_packed", "use_bf16_storage"):
+    if hasattr(net.opt, flag):
+        setattr(net.opt, flag, False)
+net.load_param(param)
+net.load_model(param[: -len(".param")] + ".bin")
+ex = net.create_extractor()
+ex.input(blob_in, ncnn.Mat(x))
+_, out = ex.extract(blob_out)
+y = np.array(out)
+scale = y.shape[1] // (h + eh)
+y = y[:, : scale * h, : scale * w]
+Image.fromarray((np.clip(y, 0, 1) * 255).round().astype(np.uint8).transpose(1, 2, 0)).save(dst)
+"""
+"""ncnn's own runtime as a user would script it: decode, pad as its tools do (only what the network consumes),
+one extract on the whole picture, encode PNG. The reference of `--process`."""
+
+PROCESS_MODELS = [
+    ("REALSR_DF2K_UP4X", "sr", ["--scale", "4"], "photo/OST_009.png"),
+    ("WAIFU2X_CUNET_UP2X", "sr2d", ["--scale", "2", "--noise", "-1", "--style", "art"], "anime/renpy_lucy_happy.png"),
+    ("WAIFU2X_PHOTO_UP2X", "sr2d", ["--scale", "2", "--noise", "-1", "--style", "photo"], "photo/OST_009.png"),
+]
+
+
+def _timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (GiB) of one whole process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    if status != 0:
+        raise RuntimeError(f"{command[:4]}… failed: {process.stderr.read().decode()[-800:] if process.stderr else ''}")
+    return seconds, usage.ru_maxrss / 2**20
+
+
+def bench_process(args: argparse.Namespace) -> None:
+    """Whole processes, interleaved round by round: ncnn's runtime on the whole picture vs `renovo restore`."""
+    from PIL import Image
+
+    from services.inference.device import tile_budget
+    from services.inference.models import descriptor
+    from services.inference.ncnn_backend import blob_names
+    from services.inference.registry import resolve_backend
+    from services.inference.tiling import plan_tiles
+
+    sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]
+    chosen = [m for m in PROCESS_MODELS if not args.models or any(k in m[0] for k in args.models.split(","))]
+    auto = resolve_backend("auto", "cpu")
+    backends = ["auto"] + [b for b in args.backends.split(",") if b and b != auto]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(args.threads)}
+    print(f"whole processes, {args.threads} threads, {args.repeats} interleaved round(s); auto = {auto} here; "
+          f"ratio = time / ncnn's time in the same round (median); pixel ratio = computed/actual input pixels")
+    print(f"{'model':28} {'input':>9} {'run':22} {'time s':>8} {'vs ncnn':>8} {'RSS GiB':>8} {'pixels':>7}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for model_id, type_name, options, picture in chosen:
+            desc = descriptor(model_id)
+            with Image.open(IMAGES / picture) as original:
+                rgb = original.convert("RGB")
+            for width, height in sizes:
+                source = Path(tmp) / f"{model_id}_{width}x{height}.png"
+                rgb.resize((width, height), Image.Resampling.BICUBIC).save(source)
+                param = str(model_path(model_id))
+                runs: dict[str, list[str]] = {
+                    "ncnn runtime, whole": [
+                        sys.executable, "-c", NCNN_PROCESS, param, str(source), str(Path(tmp) / "ref.png"),
+                        str(desc.crop), str(desc.size_multiple), str(desc.min_size), str(args.threads),
+                        *blob_names(model_id),
+                    ],
+                }
+                for backend in backends:
+                    label = f"renovo --backend {backend}" + (f" ({auto})" if backend == "auto" else "")
+                    runs[label] = [
+                        sys.executable, "-m", "services.cli", "restore", str(source), "-o",
+                        str(Path(tmp) / f"{backend}.png"), "--type", type_name, *options, "--threads",
+                        str(args.threads), "--backend", backend,
+                    ]
+                times: dict[str, list[float]] = {name: [] for name in runs}
+                peaks: dict[str, float] = {}
+                for _ in range(args.repeats):
+                    for name, command in runs.items():
+                        seconds, rss = _timed(command, env)
+                        times[name].append(seconds)
+                        peaks[name] = max(peaks.get(name, 0.0), rss)
+                reference = times["ncnn runtime, whole"]
+                for name in runs:
+                    ratio = float(np.median([t / r for t, r in zip(times[name], reference, strict=True)]))
+                    pixels = "1.00"
+                    if name != "ncnn runtime, whole":
+                        backend = auto if "auto" in name else name.split()[-1]
+                        budget, _ = tile_budget(desc, torch.device("cpu"), None, backend=backend)
+                        rows, cols = plan_tiles(height, width, desc, max_pixels=budget)
+                        pixels = f"{rows.computed * cols.computed / (width * height):.2f}"
+                    print(f"{model_id:28} {f'{width}x{height}':>9} {name:22} {min(times[name]):8.1f} {ratio:8.2f} "
+                          f"{peaks[name]:8.2f} {pixels:>7}", flush=True)
+
+
+def bench_gpu(args: argparse.Namespace) -> None:
+    """CUDA: RealSR x4 and CUNet 2x on a 1.5 MP picture, input MP/s: the tile planner's choice (fp16 autocast
+    where the descriptor allows it, channels-last, batched tiles) against fp32 and one whole tile, and the
+    worker's compute path (decode → engine → encode) with a warm engine."""
+    import io
+
+    from PIL import Image
+
+    from services.inference.device import tile_budget
+    from services.inference.processing import process
+    from services.inference.registry import Registry
+    from services.inference.tiling import TileStats
+
+    device = torch.device(args.device)
+    props = torch.cuda.get_device_properties(device)
+    print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, {props.name}, {props.total_memory / 2**30:.0f} GiB")
+    width, height = (int(v) for v in args.gpu_size.split("x"))
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 256, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
+    image = np.ascontiguousarray(
+        np.asarray(Image.fromarray(small).resize((width, height), Image.Resampling.BICUBIC))
+    )  # smooth noise: the timing does not depend on content
+    megapixels = width * height / 1e6
+    print(f"input {width}x{height} ({megapixels:.2f} MP), best of {args.repeats} after a warm-up")
+    print(f"{'model':22} {'variant':34} {'s':>7} {'MP/s':>7} {'tiles':>6} {'batch':>5} {'window':>10} "
+          f"{'pixels':>6} {'GPU GiB':>7} {'PSNR':>6}")
+    for model_id in ("REALSR_DF2K_UP4X", "WAIFU2X_CUNET_UP2X"):
+        net, desc = load_model(model_id, str(device))
+        ctx = RunContext(device=str(device))
+        pixels, batch = tile_budget(desc, device, torch.float16)
+        whole = max(width, height)
+        variants: dict[str, tuple[Precision, int | None]] = {
+            "planner, fp16 autocast, cl, batched": ("fp16", None),
+            "planner, fp32 (TF32 off), cl, batched": ("fp32", None),
+            "one whole tile, fp16 autocast, cl": ("fp16", whole),
+        }
+        outputs: dict[str, np.ndarray] = {}
+        for name, (precision, tile) in variants.items():
+            best, stats = float("inf"), TileStats()
+
+            try:
+                upscale(net, desc, image, ctx, precision=precision, tile=tile)  # warm-up: cuDNN autotuning
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats(device)
+                for _ in range(args.repeats):
+                    stats = TileStats()
+                    start = time.perf_counter()
+                    outputs[name] = upscale(net, desc, image, ctx, stats=stats, precision=precision, tile=tile)
+                    torch.cuda.synchronize()
+                    best = min(best, time.perf_counter() - start)
+            except Exception as exc:  # report and go on: the other variants still tell something
+                print(f"{model_id:22} {name:34} failed: {type(exc).__name__}: {str(exc)[:200]}", flush=True)
+                continue
+            peak = torch.cuda.max_memory_allocated(device) / 2**30
+            ref = outputs.get("planner, fp32 (TF32 off), cl, batched")
+            quality = f"{psnr(outputs[name], ref):6.1f}" if ref is not None else f"{'—':>6}"
+            print(f"{model_id:22} {name:34} {best:7.3f} {megapixels / best:7.2f} {stats.tiles:6d} {stats.batch:5d} "
+                  f"{f'{stats.window[0]}x{stats.window[1]}':>10} {stats.pixel_ratio:6.2f} {peak:7.1f} {quality}",
+                  flush=True)
+        print(f"{'':22} (budget: {pixels} input pixels per window, batch {batch})")
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    data = buffer.getvalue()
+    for type_name, family, options in (("sr2d", "waifu2x", {"scale": 2, "noise": 1, "style": "art"}),
+                                       ("sr", "realsr", {"scale": 4})):
+        engine = Registry(families=(family,), backend="torch").engine(family)
+        times = []
+        for _ in range(args.repeats + 1):
+            start = time.perf_counter()
+            done = process(engine, data, type_name, options, lambda f: None, lambda: False, device=str(device))
+            torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+        print(f"worker compute path, warm engine: {type_name} {options} on {width}x{height} PNG: "
+              f"{min(times[1:]):.2f} s (first {times[0]:.2f} s; output {done.width}x{done.height} {done.format})",
+              flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -234,10 +425,20 @@ def main() -> None:
     parser.add_argument("--large", action="store_true", help="peak RSS of a real 4000x3000 sr run")
     parser.add_argument("--large-dry", action="store_true", help="the same with a nearest-x4 stand-in")
     parser.add_argument("--backend", choices=("torch", "ncnn"), default="torch", help="backend of --large")
+    parser.add_argument("--process", action="store_true", help="whole processes: renovo restore vs ncnn runtime")
+    parser.add_argument("--sizes", default="320x320,1000x1000", help="--process: input sizes, WxH,…")
+    parser.add_argument("--models", default="", help="--process: substrings of model ids (default all three)")
+    parser.add_argument("--backends", default="torch,ncnn", help="--process: backends besides auto")
+    parser.add_argument("--gpu", action="store_true", help="CUDA: RealSR/CUNet input MP/s, planner's choice")
+    parser.add_argument("--gpu-size", default="1500x1000", help="--gpu: input size WxH (1.5 MP)")
     parser.add_argument("--large-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--dry", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.large_child:
+    if args.process:
+        bench_process(args)
+    elif args.gpu:
+        bench_gpu(args)
+    elif args.large_child:
         large_child(args.dry, args.backend, args.threads)
     elif args.large or args.large_dry:
         bench_large(args)

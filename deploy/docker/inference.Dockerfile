@@ -11,6 +11,8 @@
 # (/app/weights/manifest.json); BOPB's release files go into the volume mounted at /app/weights/bopb
 # (deploy/README.md, "Model weights").
 
+ARG TORCH_VERSION=2.13.0
+# The torch release the code is tested with (the cpu target's pin below; checked in the cuda target's base).
 ARG CUDA_BASE_IMAGE=pytorch/pytorch:2.13.0-cuda12.8-cudnn9-runtime
 
 # CPU-only worker.
@@ -44,11 +46,15 @@ CMD ["python", "-m", "services.inference"]
 
 # GPU worker: torch and CUDA come with the base image.
 FROM ${CUDA_BASE_IMAGE} AS cuda
+ARG TORCH_VERSION
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONPATH=/app \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
+# The base image's torch must be the release the code is tested with, and a CUDA build: checked here, at
+# build time, rather than found out by the first job.
+RUN python -c "import sys, torch; v = torch.__version__.split('+')[0]; print('torch', torch.__version__, 'CUDA', torch.version.cuda); sys.exit(0 if v == '${TORCH_VERSION}' and torch.version.cuda else 'CUDA_BASE_IMAGE must carry torch ${TORCH_VERSION} built with CUDA')"
 COPY requirements.txt /tmp/requirements.txt
 RUN pip install -r /tmp/requirements.txt
 RUN groupadd --system --gid 10001 renovo \

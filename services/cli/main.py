@@ -1,7 +1,7 @@
 """`renovo restore`: the platform's main job on local files, without any service.
 
     renovo restore IN... -o OUT --type sr|sr2d|restore|restore_scratch|none [--scale N] [--noise N]
-                   [--style art|photo] [--tile N] [--device cpu|cuda] [--threads N] [--backend torch|ncnn]
+                   [--style art|photo] [--tile N] [--device cpu|cuda] [--threads N] [--backend auto|torch|ncnn]
                    [--format auto|png|webp|jpeg] [--quality 1-100] [--flatten]
 
 OUT is a directory when there are several inputs (or it already is one); each result is `<stem>.<ext>` there,
@@ -46,9 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--threads", type=int, help="CPU threads for torch/ncnn (default: torch's choice)")
     restore.add_argument(
         "--backend",
-        choices=("torch", "ncnn"),
-        default="torch",
-        help="CPU runtime for sr/sr2d (default torch)",
+        choices=("auto", "torch", "ncnn"),
+        default="auto",
+        help="runtime for sr/sr2d: auto (ncnn on the CPU where installed, torch on CUDA; as the worker)",
     )
     restore.add_argument(
         "--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto", help="autocast dtype"
@@ -116,26 +116,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.tile is not None and args.tile < 16:
         print("renovo: error: --tile must be at least 16", file=sys.stderr)
         return EXIT_USAGE
-    # Heavy imports only now: --help and argument errors stay instant.
-    import torch
+    # Heavy imports only now, and torch only for the families that run networks: --help, argument errors and
+    # `--type none` stay quick.
     from tqdm import tqdm
 
-    from services.inference.device import resolve_device
     from services.inference.engine import InputError, RunContext
     from services.inference.eta import Eta
     from services.inference.imageio import SOURCE_KEY, decode
     from services.inference.output import encode, format_for_path
-    from services.inference.registry import Registry
+    from services.inference.registry import Registry, resolve_backend
 
+    family = get_type(args.type_name).family
     try:
-        resolve_device(args.device)
-    except RuntimeError as exc:
+        backend = resolve_backend(args.backend, args.device)
+        if family != "none" and args.device != "cpu":  # the CPU needs no check (and the ncnn path no torch)
+            from services.inference.device import resolve_device
+
+            resolve_device(args.device)
+    except (RuntimeError, ValueError) as exc:
         print(f"renovo: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.threads:
+    if args.threads and (backend == "torch" or family == "bopb"):  # the ncnn backend never imports torch
+        import torch
+
         torch.set_num_threads(args.threads)
-    family = get_type(args.type_name).family
-    engine = Registry(families=(family,), backend=args.backend, threads=args.threads).engine(family)
+    engine = Registry(families=(family,), backend=backend, threads=args.threads).engine(family)
     available = engine.availability()
     if not available.available:
         print(f"renovo: error: {args.type_name} is unavailable: {available.reason}", file=sys.stderr)

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from shared import service
 from shared.http import base_app
+from shared.service import CleanupCtx
 
 from . import metrics
 from .registry import Registry
@@ -17,7 +18,19 @@ from .worker import Worker
 WORKER = web.AppKey("worker", Worker)
 
 
-def _worker(settings: Settings):  # type: ignore[no-untyped-def]
+def check_device(settings: Settings) -> None:
+    """Resolve the device and the backend once, at start: a worker that cannot use them refuses to start
+    (RuntimeError/ValueError with the reason) instead of reporting ready and crashing every job."""
+    settings.resolved_backend()  # ncnn with a CUDA device is refused
+    if set(settings.families) - {"none"}:
+        from .device import register_device_user, resolve_device
+
+        resolve_device(settings.device)
+        for _ in range(max(1, settings.concurrency)):  # each model thread budgets its share of the memory
+            register_device_user(settings.device)
+
+
+def _worker(settings: Settings) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         metrics.initialise(settings.families, settings.device)
         registry = Registry(families=settings.families, backend=settings.resolved_backend(),
@@ -32,6 +45,7 @@ def _worker(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def create_app(settings: Settings) -> web.Application:
+    check_device(settings)
     app = base_app(settings.common.jwt_secret)
     app.cleanup_ctx.append(service.bus(settings.common))
     app.cleanup_ctx.append(service.storage(settings.common))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from PIL import Image
@@ -19,9 +19,43 @@ from PIL import Image
 Backend = Literal["torch", "ncnn"]
 """Runtime of the ncnn-shipped upscalers: our PyTorch ports or ncnn's own CPU runtime."""
 
+Precision = Literal["auto", "fp32", "fp16", "bf16"]
+
 
 class InputError(Exception):
     """The picture or its options cannot be processed by this engine: the job fails with this message."""
+
+
+_OOM_TEXT = (
+    "out of memory",
+    "can't allocate memory",
+    "not enough memory",
+    "cudnn_status_alloc_failed",
+    "cudnn_status_not_enough_workspace",
+    "cublas_status_alloc_failed",
+    "cufft_alloc_failed",
+    "cusolver_status_alloc_failed",
+    "failed to allocate",
+)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for CUDA OOM (`torch.OutOfMemoryError`, and cuDNN/cuBLAS allocation failures, which arrive as plain
+    RuntimeErrors) and for the CPU allocator's failure. Needs no torch import."""
+    if isinstance(exc, MemoryError):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and any(marker in text for marker in _OOM_TEXT)
+
+
+class PictureTooLarge(InputError):
+    """Even the smallest tile ran out of memory: the job fails with a reason instead of crashing (and being
+    requeued into the same failure)."""
+
+    def __init__(self, detail: str = "", device_type: str = "cuda") -> None:
+        where = "this GPU" if device_type == "cuda" else "this machine's memory"
+        super().__init__(f"picture too large for {where}" + (f" ({detail.splitlines()[0][:200]})" if detail else ""))
+        self.detail = detail
 
 
 class Cancelled(Exception):
@@ -47,8 +81,11 @@ class RunContext:
     device: str = "cpu"
     """`cpu` or `cuda` (or `cuda:N`)."""
     tile: int | None = None
-    """Tile size in input pixels; None lets the engine choose from free memory."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    """Largest tile side in input pixels; None lets the tile planner choose from the memory budget."""
+    precision: Precision = "auto"
+    """Autocast dtype: `auto` (fp32 on the CPU; fp16/bf16 on CUDA where the model's descriptor allows it)."""
+    family: str | None = None
+    """The engine family running (the label of the model layer's metrics); None outside the worker."""
 
     def check_cancelled(self) -> None:
         if self.cancelled():
@@ -69,6 +106,8 @@ class EngineResult:
     image: Image.Image
     engine: str
     """The implementation that made it, reported with the job (e.g. `realsr`, `bopb`, `renovo`)."""
+    notes: tuple[str, ...] = ()
+    """What a person should know about this result (a stage skipped and why), in plain sentences."""
 
 
 class Engine(ABC):

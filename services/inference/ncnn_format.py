@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -102,8 +103,8 @@ def parse_param_text(text: str) -> NcnnModel:
                 count_text, *values = value_text.split(",")
                 if int(count_text) != len(values):
                     raise NcnnFormatError(f"layer {name}: array parameter {key} length mismatch")
-                parsed = [_parse_value(v) for v in values]
-                params[_ARRAY_KEY_BASE - key] = parsed  # type: ignore[assignment]
+                # ncnn writes an array's numbers all as integers or all as floats: one list type or the other.
+                params[_ARRAY_KEY_BASE - key] = cast(ParamValue, [_parse_value(v) for v in values])
             else:
                 params[key] = _parse_value(value_text)
         layers.append(NcnnLayer(ltype, name, parts[4 : 4 + n_in], parts[4 + n_in : blobs_end], params))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import Engine, RunContext
+from .engine import Engine, InputError, PictureTooLarge, RunContext, is_out_of_memory
 from .imageio import SOURCE_KEY, Source, decode
 from .output import EXTENSIONS, encode
 
@@ -41,9 +41,16 @@ def process(
     """Raises InputError for pictures that cannot be processed and Cancelled when asked to stop."""
     image = decode(data)
     ctx = RunContext(progress=progress, cancelled=cancelled, device=device, tile=tile,
-                     extra={"family": engine.family})
+                     family=engine.family)
     ctx.check_cancelled()
-    result = engine.run(image, type_name, options, ctx)
+    try:
+        result = engine.run(image, type_name, options, ctx)
+    except RuntimeError as exc:  # OOM anywhere (model load, BOPB, a copy to the GPU): a reason, not a requeue
+        if not is_out_of_memory(exc) or isinstance(exc, InputError):
+            raise
+        raise PictureTooLarge(str(exc), "cuda" if device.startswith("cuda") else "cpu") from None
+    except MemoryError as exc:
+        raise PictureTooLarge(str(exc), "cpu") from None
     spec = output or {}
     source = image.info.get(SOURCE_KEY)
     encoded = encode(result.image, str(spec.get("format", "auto")), spec.get("quality"),

@@ -13,9 +13,10 @@ imported when first asked for, so a process serving only `none` never imports to
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from PIL import Image
 
@@ -27,6 +28,23 @@ BOPB_MODULE = "services.inference.models.oldphoto.engine"
 BOPB_CLASS = "OldPhotoEngine"
 """The `bopb` family's engine (old-photo restoration), built without arguments; if it cannot be imported or
 built, the family is listed as unavailable with the error as the reason, and the other families work."""
+
+
+BackendChoice = Literal["auto", "torch", "ncnn"]
+
+
+def resolve_backend(backend: BackendChoice, device: str) -> Backend:
+    """What `auto` means, for the CLI and the worker alike: ncnn's own runtime on the CPU when the `ncnn`
+    package is installed (faster than PyTorch fp32 on CPUs, bench/models_bench.py), PyTorch on CUDA.
+    `ncnn` with a CUDA device is refused: ncnn's Python package here runs on the CPU only."""
+    on_cuda = device.startswith("cuda")
+    if backend == "ncnn" and on_cuda:
+        raise ValueError(
+            f"the ncnn backend runs on the CPU only; with device {device!r} use --backend torch (or auto)"
+        )
+    if backend != "auto":
+        return backend
+    return "ncnn" if not on_cuda and importlib.util.find_spec("ncnn") is not None else "torch"
 
 
 def family_of(type_name: str) -> str:

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
-import torch
 
 from .descriptor import ModelDescriptor
 from .engine import Availability, Backend, Engine, RunContext
 from .imageio import Planes
-from .tiling import Network, TileStats, upscale
+from .ncnn_net import NcnnNetwork, upscale_numpy
+from .planner import TileStats
 
-Loader = Callable[[str, str], tuple[torch.nn.Module, ModelDescriptor]]
+if TYPE_CHECKING:  # torch is imported only by the torch backend: the ncnn backend runs without it
+    import torch
+
+    from .tiling import Network
+
+Loader = Callable[[str, str], "tuple[torch.nn.Module, ModelDescriptor]"]
 AlphaMode = Literal["model", "bicubic"]
 
 
@@ -55,7 +61,7 @@ class UpscalingEngine(Engine):
         self.backend: Backend = backend
         self.loader: Loader = loader or default_loader
         self.threads = threads
-        self._ncnn: dict[str, Network] = {}
+        self._ncnn: dict[str, NcnnNetwork] = {}
         self._lock = threading.Lock()
         self.last_stats: list[TileStats] = []
 
@@ -83,7 +89,6 @@ class UpscalingEngine(Engine):
         if self.backend == "torch":
             return self.loader(model_id, ctx.device)
         from .models import descriptor, model_path
-        from .ncnn_net import NcnnNetwork
 
         with self._lock:  # one ncnn.Net per model, shared by the worker's threads like the torch cache
             if model_id not in self._ncnn:
@@ -92,19 +97,18 @@ class UpscalingEngine(Engine):
 
     def run_pass(self, step: Pass, rgb: np.ndarray, ctx: RunContext, span: tuple[float, float]) -> np.ndarray:
         """One tiled pass, then the area resize if the pass asks for one."""
+        if self.backend == "torch":
+            from .device import thread_device
+
+            ctx = dataclasses.replace(ctx, device=thread_device(ctx.device))
         net, desc = self.network(step.model_id, ctx)
         stats = TileStats()
-        run_ctx = ctx if self.backend == "torch" else _cpu_context(ctx)
-        out = upscale(
-            net,
-            desc,
-            rgb,
-            run_ctx,
-            span=span,
-            stats=stats,
-            channels_last=self.backend == "torch",
-            precision=ctx.extra.get("precision", "auto"),
-        )
+        if isinstance(net, NcnnNetwork):
+            out = upscale_numpy(net, desc, rgb, _cpu_context(ctx), span=span, stats=stats)
+        else:
+            from .tiling import upscale
+
+            out = upscale(net, desc, rgb, ctx, span=span, stats=stats, precision=ctx.precision)
         self.last_stats.append(stats)
         if step.out_scale is None or step.out_scale == desc.scale:
             return out
@@ -168,9 +172,7 @@ def _costs(passes: list[Pass]) -> list[float]:
 
 
 def _cpu_context(ctx: RunContext) -> RunContext:
-    return RunContext(
-        progress=ctx.progress, cancelled=ctx.cancelled, device="cpu", tile=ctx.tile, extra=ctx.extra
-    )
+    return dataclasses.replace(ctx, device="cpu")
 
 
 def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -106,6 +106,8 @@ def test_inference_has_a_cuda_pytorch_base_and_a_cpu_target() -> None:
     assert "-cuda" in args(dockerfile)["CUDA_BASE_IMAGE"] and "runtime" in args(dockerfile)["CUDA_BASE_IMAGE"]
     text = dockerfile.read_text()
     assert "torch==2.13.0" in text
+    # The CUDA base image's torch is checked at build time: the pinned release, built with CUDA.
+    assert args(dockerfile)["TORCH_VERSION"] == "2.13.0" and "torch.version.cuda" in text
     assert "RENOVO_INFERENCE_DEVICE=cuda" in text and "RENOVO_INFERENCE_DEVICE=cpu" in text
 
 

@@ -168,7 +168,8 @@ def test_tile_from_free_memory() -> None:
     cpu = torch.device("cpu")
     big, _ = choose_tile_and_batch(VALID, cpu, None, free_bytes=64 << 30)
     small, _ = choose_tile_and_batch(VALID, cpu, None, free_bytes=64 << 20)
-    assert big == 256 and 16 <= small < big
+    # No fixed CPU cap: the tile is what the memory budget allows (at most CPU_BUDGET_BYTES of activations).
+    assert big > 256 and 16 <= small < big
     tile, _ = choose_tile_and_batch(STRIDE, cpu, None, free_bytes=100 << 20)
     assert tile % 2 == 0
 
