@@ -1,8 +1,9 @@
 """The worker's estimate of a job's time left, from the progress its engine reports tile by tile.
 
-Until the engine has reported a few times the pace is measured from the start of the compute (so one tile
-done of four already gives an estimate); from the third report on it is measured from the first report, so
-that decoding and loading the model (paid once, before the first tile) stop counting as the tiles' pace. The
+At the engine's first report the pace is measured from the start of the compute (so one tile done of four
+already gives an estimate); from the second report on it is measured from the first report, so that decoding
+and loading the model (paid before the first tile; seconds on a worker's first job) stop counting as the
+tiles' pace. The
 estimate is the remaining fraction at that pace. None until something was done.
 """
 
@@ -30,7 +31,7 @@ class Eta:
         self._reports += 1
         if self._first is None:
             self._first = (now, fraction)
-        t0, f0 = self._first if self._reports >= 3 and fraction > self._first[1] else (self._begin, 0.0)
+        t0, f0 = self._first if self._reports >= 2 and fraction > self._first[1] else (self._begin, 0.0)
         done, spent = fraction - f0, now - t0
         if done <= 0 or spent < MIN_SECONDS:
             return self.current()

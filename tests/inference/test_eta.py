@@ -19,9 +19,9 @@ def test_estimate_follows_the_pace_and_leaves_out_the_start_up() -> None:
     assert eta.current() is None
     now[0] = 10.0  # e.g. 4 s of model loading and 6 s for the first quarter
     assert eta.update(0.25) == 30.0  # from the start: 10 s per quarter
-    now[0] = 16.0
-    assert eta.update(0.5) == 16.0
-    now[0] = 22.0  # third report: the pace since the first report (6 s per quarter), the loading left out
+    now[0] = 16.0  # second report: the pace since the first report (6 s per quarter), the loading left out
+    assert eta.update(0.5) == 12.0
+    now[0] = 22.0
     assert eta.update(0.75) == 6.0
     now[0] = 25.0
     assert eta.current() == 3.0  # heartbeats between reports count down
