@@ -58,6 +58,11 @@ class Socket:
     session_id: uuid.UUID | None = None
     expires_at: float = float("inf")
     transport: asyncio.Transport | None = None
+    ending: asyncio.Future[tuple[int, str]] | None = None
+    """Set by `drop`: the socket's own handler closes it with this code and reason (a proper close handshake,
+    which a close from another task while the handler waits for a message would cut short)."""
+    finished: asyncio.Event | None = None
+    """Set by the socket's handler when it has returned."""
 
 
 class Hub:
@@ -73,12 +78,14 @@ class Hub:
     # --- sockets ---------------------------------------------------------------------------------------------
 
     def add(self, user_id: uuid.UUID, ws: web.WebSocketResponse, claims: AccessClaims | None = None,
-            transport: asyncio.Transport | None = None) -> None:
-        socket = Socket(ws, user_id, transport=transport)
+            transport: asyncio.Transport | None = None) -> Socket:
+        socket = Socket(ws, user_id, transport=transport, ending=asyncio.get_running_loop().create_future(),
+                        finished=asyncio.Event())
         if claims is not None:
             socket.session_id, socket.expires_at = claims.session_id, float(claims.expires_at)
         self._sockets[user_id][ws] = socket
         OPEN_SOCKETS.inc()
+        return socket
 
     def reauthenticate(self, ws: web.WebSocketResponse, claims: AccessClaims) -> Socket | None:
         """A fresh token on an open socket: its new expiry (same user only)."""
@@ -109,8 +116,19 @@ class Hub:
         """Close a socket from the server side without waiting on a client that does not read."""
         self.remove(socket.user_id, socket.ws)
         SOCKETS_CLOSED.labels(reason).inc()
-        if not await _within(socket.ws.close(code=code, message=message.encode()[:120]), 3.0):
+        if socket.ending is not None and socket.finished is not None:
+            if not socket.ending.done():
+                socket.ending.set_result((code, message))
+            closed = await _within(socket.finished.wait(), 5.0)
+        else:
+            closed = await _within(socket.ws.close(code=code, message=message.encode()[:120]), 3.0)
+        if not closed:
             self._abort(socket)
+
+    async def drop_expired(self, socket: Socket) -> None:
+        """Its token expired (the handler closes it)."""
+        self.remove(socket.user_id, socket.ws)
+        SOCKETS_CLOSED.labels("token_expired").inc()
 
     @staticmethod
     def _abort(socket: Socket) -> None:

@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import structlog
 from aiohttp import WSMsgType, web
@@ -89,22 +90,29 @@ async def notifications(request: web.Request) -> web.StreamResponse:
         await ws.close(code=4429, message=b"too many sockets")
         return ws
     transport = request.transport if isinstance(request.transport, asyncio.Transport) else None
-    hub.add(user_id, ws, claims, transport)
+    socket = hub.add(user_id, ws, claims, transport)
+    assert socket.ending is not None
     try:
         await ws.send_json({"type": "ready"})
         while not ws.closed:
+            receive = asyncio.ensure_future(ws.receive())
             left = claims.expires_at - time.time()
-            if left <= 0:
-                socket = hub.reauthenticate(ws, claims)
-                await ws.send_json({"type": "error", "error": {"code": "token_expired",
-                                                               "message": "access token expired"}})
-                if socket is not None:
-                    await hub.drop(socket, UNAUTHORIZED, "token_expired", "token expired")
+            waiters: set[asyncio.Future[Any]] = {receive, socket.ending}
+            done, _ = await asyncio.wait(waiters, timeout=max(0.0, left), return_when=asyncio.FIRST_COMPLETED)
+            if receive not in done:
+                receive.cancel()
+                await asyncio.gather(receive, return_exceptions=True)
+                if socket.ending.done():  # the session ended, or the hub drops the socket
+                    code, reason = socket.ending.result()
+                else:
+                    await ws.send_json({"type": "error", "error": {"code": "token_expired",
+                                                                   "message": "access token expired"}})
+                    code, reason = UNAUTHORIZED, "token expired"
+                    await hub.drop_expired(socket)
+                # Closed here, with no receive pending: aiohttp then waits for the client's close reply.
+                await ws.close(code=code, message=reason.encode()[:120])
                 break
-            try:
-                message = await ws.receive(timeout=min(left, 3600.0))
-            except TimeoutError:
-                continue
+            message = receive.result()
             if message.type != WSMsgType.TEXT:
                 if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
                     break
@@ -129,6 +137,8 @@ async def notifications(request: web.Request) -> web.StreamResponse:
         pass
     finally:
         hub.remove(user_id, ws)
+        if socket.finished is not None:
+            socket.finished.set()
     return ws
 
 

@@ -79,7 +79,7 @@ async def test_password_change_is_throttled_like_the_login(platform: Platform) -
 async def test_known_and_unknown_accounts_answer_in_the_same_time(realistic_auth: Service) -> None:
     """Over repeated attempts, a wrong password for an existing account and any password for a missing one take
     the same time (bcrypt at the configured cost, 10 here, on both paths)."""
-    async with aiohttp.ClientSession() as session:
+    async with client_from(fresh_address()) as session:
         email = await _register(realistic_auth.url, session)
         known: list[float] = []
         unknown: list[float] = []
@@ -137,7 +137,7 @@ async def test_services_ignore_client_address_headers_from_untrusted_peers(platf
 
 async def test_expired_tokens_and_old_failures_are_pruned(realistic_auth: Service,
                                                          common_settings: CommonSettings) -> None:
-    async with aiohttp.ClientSession() as session:
+    async with client_from(fresh_address()) as session:
         email = await _register(realistic_auth.url, session)
     conn = await asyncpg.connect(common_settings.database_url)
     try:

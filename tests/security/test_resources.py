@@ -6,7 +6,6 @@ storage; the Kubernetes ingress keeps the gateway's login rate limit."""
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
-from PIL import Image
 
 from services.launcher import ROOT, Platform
 from tests.conftest import IMAGES
