@@ -114,8 +114,8 @@ async def test_requeueing_a_dead_lettered_request_starts_a_new_attempt_of_its_jo
         row = await conn.fetchrow("SELECT user_id, source_key FROM jobs.jobs WHERE id = $1", uuid.UUID(job["id"]))
         job_id = uuid.uuid4()
         await conn.execute(
-            "INSERT INTO jobs.jobs (id, user_id, image_id, type, family, options, status, source_key, result_key, "
-            "released_at) VALUES ($1, $2, $3, 'none', 'none', '{}', 'running', $4, $5, now())",
+            "INSERT INTO jobs.jobs (id, user_id, image_id, type, family, options, status, source_key, result_key) "
+            "VALUES ($1, $2, $3, 'none', 'none', '{}', 'running', $4, $5)",
             job_id, row["user_id"], uuid.UUID(image["id"]), row["source_key"], f"results/{row['user_id']}/{job_id}.png")
     finally:
         await conn.close()
