@@ -88,7 +88,7 @@ async def create_job(request: web.Request) -> web.Response:
         async with pool.acquire() as conn:
             existing = await store.by_idempotency_key(conn, user_id, key)
         if existing is not None:
-            return _replay(existing, image_uuid, type_name, options)
+            return _replay(existing, image_uuid, type_name, options, output)
     available, _, reason = family_availability(kind.family)
     if not available:
         raise ApiError(409, "model_unavailable", f"{kind.label} is not available on this installation: {reason}")
@@ -112,7 +112,7 @@ async def create_job(request: web.Request) -> web.Response:
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"renovo.jobs.idempotency.{user_id}.{key}")
             existing = await store.by_idempotency_key(conn, user_id, key)
             if existing is not None:
-                return _replay(existing, image_uuid, type_name, options)
+                return _replay(existing, image_uuid, type_name, options, output)
         row = await lifecycle.create(
             conn, id=job_id, user_id=user_id, image_id=image.id, type=kind.name, family=kind.family,
             options=options, source_key=image.storage_key, result_key=output_result_key(user_id, job_id, output),
@@ -123,9 +123,11 @@ async def create_job(request: web.Request) -> web.Response:
     return json_response(store.job_json(row), status=202)
 
 
-def _replay(row: Any, image_id: uuid.UUID, type_name: str, options: dict[str, Any]) -> web.Response:
+def _replay(row: Any, image_id: uuid.UUID, type_name: str, options: dict[str, Any],
+            output: dict[str, Any]) -> web.Response:
     job = store.job_json(row)
-    if job["image_id"] != str(image_id) or job["type"] != type_name or job["options"] != options:
+    asked = {k: v for k, v in job["output"].items() if k != "result_format"}
+    if job["image_id"] != str(image_id) or job["type"] != type_name or job["options"] != options or asked != output:
         raise ApiError(409, "idempotency_conflict", "this Idempotency-Key was used for a different request")
     return json_response(job, status=202)
 

@@ -176,3 +176,14 @@ async def test_queued_jobs_estimate_from_their_place_in_the_line(user: Client,
     finally:
         await conn.execute("DELETE FROM jobs.jobs WHERE id = ANY($1::uuid[])", queued)
         await conn.close()
+
+
+async def test_idempotency_key_covers_the_output(user: Client) -> None:
+    image = await _upload(user, "a.jpg", _photo_jpeg())
+    body = {"image_id": image["id"], "type": "none", "output": {"format": "webp", "quality": 70}}
+    key = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
+    first = await (await user.request("POST", "/api/jobs", json=body, headers=key)).json()
+    again = await user.request("POST", "/api/jobs", json=body, headers=key)
+    assert again.status == 202 and (await again.json())["id"] == first["id"]
+    other = await user.request("POST", "/api/jobs", json={**body, "output": {"format": "png"}}, headers=key)
+    assert other.status == 409 and (await other.json())["error"]["code"] == "idempotency_conflict"
