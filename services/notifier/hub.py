@@ -152,7 +152,7 @@ class Hub:
         if ended is None:
             return False
         at, keep, _ = ended
-        return claims.issued_at <= at and (claims.session_id is None or claims.session_id != keep)
+        return claims.issued_at < int(at) and (claims.session_id is None or claims.session_id != keep)
 
     async def handle_session(self, envelope: Envelope, delivery: Delivery) -> Outcome:
         """`session.revoked`: close the sockets of the ended sessions, and refuse their tokens from now on."""
