@@ -244,7 +244,6 @@ async def update_me(request: web.Request) -> web.Response:
         if prefs.get("notify_email") and not settings.common.smtp_host:
             raise ApiError(422, "email_unavailable", "this installation sends no e-mail (no SMTP server is set up)")
         fields["preferences"] = prefs
-    attempt = None
     if "password" in body:
         new = _password(body)
         current = _password(body, "current_password")
@@ -261,6 +260,8 @@ async def update_me(request: web.Request) -> web.Response:
             async with pool.acquire() as conn:
                 await throttle.failed(conn, attempt)
             raise ApiError(403, "invalid_credentials", "current password is wrong")
+        async with pool.acquire() as conn:
+            await throttle.succeeded(conn, settings, attempt)
         try:
             check_strength(new, row["email"])
         except WeakPassword as exc:
@@ -272,8 +273,6 @@ async def update_me(request: web.Request) -> web.Response:
         if await store.user_by_id(conn, user_id) is None:
             raise ApiError(401, "unauthorized", "account no longer exists")
         row = await store.update_user(conn, user_id, fields)
-        if attempt is not None:
-            await throttle.succeeded(conn, settings, attempt)
         if "password_hash" in fields:
             # A password change ends every other session (and their sockets); the one that made it goes on.
             await store.revoke_user(conn, user_id, keep_family=claims.session_id)
