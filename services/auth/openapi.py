@@ -49,7 +49,7 @@ SPEC = document(
         "/api/auth/me": {
             "get": operation("The caller", {"200": answer("the user", ref("User"))}),
             "patch": operation("Change name, password or preferences",
-                               {"200": answer("the user", ref("User")), **errors(400, 403, 413, 422)},
+                               {"200": answer("the user", ref("User")), **errors(400, 403, 413, 422, 429)},
                                body=json_body(PATCH_ME)),
         },
     },
