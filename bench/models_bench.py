@@ -195,7 +195,16 @@ def large_child(dry: bool, backend: str, threads: int) -> None:
         def loader(model_id: str, device: str) -> tuple[torch.nn.Module, ModelDescriptor]:
             return Nearest(), descriptor(model_id)
 
-    engine = RealSREngine(backend=backend, loader=loader, threads=threads)  # type: ignore[arg-type]
+    engine = RealSREngine(backend="ncnn" if backend == "ncnn" else "torch", loader=loader, threads=threads)
+    if dry and backend == "ncnn":  # the ncnn path's own memory (numpy tiler, band, canvas) without RRDBNet
+
+        class NearestRunner:
+            def run(self, chw: np.ndarray) -> np.ndarray:
+                return np.ascontiguousarray(chw.repeat(4, axis=1).repeat(4, axis=2))
+
+        stand_in = NcnnNetwork.__new__(NcnnNetwork)
+        stand_in.model_id, stand_in.runner = "REALSR_DF2K_UP4X", NearestRunner()  # duck-typed NcnnRunner
+        engine._ncnn["REALSR_DF2K_UP4X"] = stand_in
     result = engine.run(decode(LARGE), "sr", {"scale": 4}, RunContext())
     data = encode_png(result.image)
     width, height = result.image.size
@@ -325,7 +334,11 @@ def bench_process(args: argparse.Namespace) -> None:
                 reference = times["ncnn runtime, whole"]
                 for name in runs:
                     ratio = float(np.median([t / r for t, r in zip(times[name], reference, strict=True)]))
-                    pixels = "1.00"
+                    # ncnn's runtime computes the picture plus what the network consumes (crop, size multiple).
+                    m, c = desc.size_multiple, desc.crop
+                    padded_h = max(-(-(height + 2 * c) // m) * m, desc.min_size)
+                    padded_w = max(-(-(width + 2 * c) // m) * m, desc.min_size)
+                    pixels = f"{padded_h * padded_w / (width * height):.2f}"
                     if name != "ncnn runtime, whole":
                         backend = auto if "auto" in name else name.split()[-1]
                         budget, _ = tile_budget(desc, torch.device("cpu"), None, backend=backend)

@@ -54,3 +54,16 @@ def test_sr2d_with_the_real_model(images: Path, tmp_path: Path) -> None:
     assert status == 0
     with Image.open(target) as result:
         assert result.size == (64, 48) and result.mode == "RGBA"
+
+
+def test_admin_goes_through_the_jobs_service_entry_point(capfd: pytest.CaptureFixture[str]) -> None:
+    """`renovo admin` runs the jobs service's own command (`python -m services.jobs.admin`), in its own process:
+    the CLI does not import another service's insides."""
+    import subprocess
+    import sys
+
+    assert main(["admin", "--help"]) == 0
+    assert "dead-letters" in capfd.readouterr().out
+    probe = "import sys; from services.cli import main; main(['admin', '--help']); print(sorted(sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert "services.jobs" not in loaded
