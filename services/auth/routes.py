@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from typing import Any
 
@@ -52,6 +53,9 @@ def _display_name(value: Any, default: str) -> str:
         return default
     if not isinstance(value, str) or not value.strip() or len(value) > 100:
         raise ApiError(422, "invalid", "display_name must be 1 to 100 characters")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+        # NUL cannot be stored at all (PostgreSQL text), nor lone surrogates (UTF-8): refused, not a 500.
+        raise ApiError(422, "invalid", "display_name must not contain control characters")
     return value.strip()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from typing import Any
@@ -183,3 +184,15 @@ async def test_user_registered_is_published(client: Any, common_settings: Common
                     return
             await asyncio.sleep(0.05)
         pytest.fail("user.registered never published")
+
+
+async def test_display_name_with_control_characters_is_refused(client: Any) -> None:
+    address = email()
+    await register(client, address)
+    tokens = await (await login(client, address)).json()
+    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    for name in ("nul\x00byte", "bell\x07", "lone \ud800 surrogate"):
+        r = await client.patch("/api/auth/me", data=json.dumps({"display_name": name}),
+                               headers={**auth, "Content-Type": "application/json"})
+        assert r.status == 422, name
+        assert (await r.json())["error"]["code"] == "invalid"
