@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench weights web install system-deps clean
+.PHONY: run test lint bench weights web install system-deps clean scratch-net scratch-net-check
 
 # PostgreSQL and RabbitMQ: RENOVO_DATABASE_URL / RENOVO_AMQP_URL, else the default ports, else private ones
 # under RENOVO_DATA_DIR (the launcher installs Debian's packages when they are missing and it runs as root).
@@ -31,12 +31,18 @@ bench: install  ## benchmarks: models vs ncnn, old-photo quality, platform load
 weights: install  ## fetch the official BOPB checkpoints where this machine has internet
 	$(PY) scripts/fetch_weights.py
 
-install: $(STAMP) weights/cache/scratch_net.pt
+install: $(STAMP) scratch-net-check
 
-# Renovo's own scratch detector, trained here on synthetic scratches (a few CPU minutes, once).
-weights/cache/scratch_net.pt: $(STAMP) services/inference/models/oldphoto/train_scratch.py services/inference/models/oldphoto/scratch_net.py
-	@echo "training the scratch detector (once; a few minutes)…"
-	$(PY) -m services.inference.models.oldphoto.train_scratch --out $@
+# Renovo's own scratch detector is committed (weights/oldphoto_scratch_net.pt, ~110 kB, made by its training
+# script from a fixed seed and procedural data): install only checks it. `make scratch-net` retrains it (a
+# few CPU minutes); then update SCRATCH_NET_SHA256 (weights/oldphoto_scratch_net.json has the new one).
+SCRATCH_NET_SHA256 := f8768574691b8275a51f3f2272e80f317f99650c0ea94ae56352ed30b7735017
+scratch-net-check:
+	@echo "$(SCRATCH_NET_SHA256)  weights/oldphoto_scratch_net.pt" | sha256sum --check --quiet - \
+		|| { echo "weights/oldphoto_scratch_net.pt does not match its checksum (retrain: make scratch-net)"; exit 1; }
+
+scratch-net: $(STAMP)
+	$(PY) -m services.inference.models.oldphoto.train_scratch --out weights/oldphoto_scratch_net.pt
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)

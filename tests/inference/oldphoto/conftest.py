@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.synthetic_damage import Damaged, damage, load_clean
+from services.inference.models.oldphoto.synthetic import Damaged, damage, load_clean
 
 PHOTOS = (Path(__file__).resolve().parents[3] / ".." / "shared" / "images" / "photo").resolve()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.synthetic_damage import Damaged
 from services.inference.models.oldphoto import scratch, scratch_net
+from services.inference.models.oldphoto.synthetic import Damaged
 
 from .conftest import CASE_PHOTOS, clean_crop
 
@@ -27,7 +27,6 @@ children photo at 256 px — hair strands — 0.8 % for the classical detector; 
 benchmark's full-size clean photos)."""
 
 
-@pytest.mark.skipif(not scratch_net.available(), reason="scratch net weights not installed")
 def test_net_finds_synthetic_scratches(case: Damaged) -> None:
     mask, method = scratch.detect(case.damaged, "net")
     assert method == "net"
@@ -61,8 +60,6 @@ def scratch_dilated(mask: np.ndarray) -> np.ndarray:
 
 
 def test_tiled_probability_equals_whole_picture() -> None:
-    if not scratch_net.available():
-        pytest.skip("scratch net weights not installed")
     rgb = clean_crop("ADE_val_00000114.jpg", 160)
     whole = scratch_net.probability(rgb, tile=1024)
     tiled = scratch_net.probability(rgb, tile=64)

@@ -2,8 +2,9 @@
 
 The official Bringing-Old-Photos-Back-to-Life checkpoints cannot be downloaded everywhere (upstream's links
 are reported dead). Without them the family is still served, by Renovo's own old-photo engine
-(services/inference/oldphoto): scratch detection and inpainting, tone restoration, denoising and optional
-face care, built from parts we ship. Every result says which one made it: `bopb` or `renovo`.
+(services/inference/models/oldphoto): scratch detection and inpainting, learned denoising, tone restoration
+and optional face restoration, built from parts we ship. Every result says which one made it: `bopb` or
+`renovo`, and Renovo's results carry notes when a stage was skipped (line art, a CPU budget).
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+import structlog
 from PIL import Image
 
 from ...engine import Availability, Engine, EngineResult, InputError, RunContext
 from . import pipeline as renovo
+
+log = structlog.get_logger(__name__)
 
 DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parents[4] / "weights"
 """The repository's weights folder, used when the caller does not name one (the registry builds engines
@@ -87,5 +91,9 @@ class OldPhotoEngine(Engine):
         ok, reason = renovo_available()
         if not ok:
             raise InputError(reason or "no old-photo engine is installed")
-        restored, _ = renovo.restore_image(image, with_scratch, face_enhance, ctx)
-        return EngineResult(restored, "renovo")
+        restored, report = renovo.restore_image(image, with_scratch, face_enhance, ctx)
+        result = EngineResult(restored, "renovo")
+        if report.notes:
+            log.info("oldphoto.notes", notes=report.notes, content=report.content)
+            result.notes = tuple(report.notes)
+        return result

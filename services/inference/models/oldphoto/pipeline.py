@@ -1,9 +1,12 @@
 """Renovo's old-photo engine: the stages in their order, with progress, cancellation and odd inputs.
 
-Order matters and was measured (bench/oldphoto_bench.py): scratches are found and inpainted first, because
-a scratch's bright or dark pixels sit exactly at the percentiles the tone stage reads and would fool the
-denoiser's patch matching; tone next, so the noise estimate sees the final contrast; then denoise (blended
-with Real-ESRGAN where that is cheap, see esrgan.py), face care and a gentle sharpening.
+Order matters and was measured (bench/oldphoto_bench.py): for `restore_scratch` the picture is first
+classified (content.py: line art and text skip the scratch stage, with a note); scratches are found and
+inpainted first, because a scratch's bright or dark pixels sit exactly at the percentiles the tone stage reads
+and would fool the denoiser; then learned denoising (learned.py: Waifu2x photo UpConv7, plus Real-ESRGAN on
+CUDA) before the tone stage, a noise-aware sharpening that backs off, and faces restored by Real-ESRGAN
+(faces.py) when asked. A clean picture goes through nearly unchanged: no noise, no denoising; a normal range,
+no stretch; nothing denoised, nothing sharpened.
 
 Odd inputs: grey pictures run as three equal channels and come back grey; alpha is kept as it was (damage
 lives in the colour); 16-bit pictures are restored at 8 bits; pictures under `MIN_SIDE` pixels a side fail
@@ -22,13 +25,12 @@ from PIL import Image
 
 from ...engine import InputError, RunContext
 from ...imageio import from_planes, to_planes
-from . import cleanup, esrgan, faces, scratch, tone
+from . import cleanup, content, faces, learned, scratch, tone
 
 MIN_SIDE = 16
 """Smallest side accepted (pixels)."""
-SHARPEN_AMOUNT = 0.35
-"""Unsharp amount after denoising. Measured neutral on the benchmark (−0.03 dB PSNR, +0.002 SSIM against
-none); kept because the scan's softness is what people see first, and larger amounts lost PSNR."""
+SHARPEN_AMOUNT = 0.2
+"""Largest unsharp amount after learned denoising, before the back-off of cleanup.sharpen_amount."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,9 @@ class Stages:
     faces: bool = True
     """Face care when the job asks for it (face_enhance)."""
     esrgan: str = "auto"
-    """Real-ESRGAN blend: `auto` (on CUDA devices when installed, see esrgan.py), `on` or `off`."""
+    """Real-ESRGAN blend: `auto` (on CUDA devices when installed, see learned.py), `on` or `off`."""
+    learned: str = "auto"
+    """Learned denoising (learned.py): `auto` or `off` (non-local means, the previous engine's denoiser)."""
 
 
 @dataclass
@@ -57,6 +61,14 @@ class Report:
     faces: int = 0
     grey: bool = False
     esrgan: bool = False
+    content: str = "photo"
+    """`photo` or `lineart` (content.py; judged for `restore_scratch` only)."""
+    denoiser: str = ""
+    """`full`, `half` (learned, at full or half resolution), `nlm` or `none` (clean picture)."""
+    sharpen: float = 0.0
+    faces_enhanced: int = 0
+    notes: list[str] = field(default_factory=list)
+    """What a person should know about this result (skipped stages and why)."""
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -110,7 +122,14 @@ def restore_array(
     ctx.check_cancelled()
     img = rgb
     boxes: list[tuple[int, int, int, int]] | None = None
-    if with_scratch and stages.scratch:
+    if with_scratch and stages.scratch and mask is None:
+        report.content = content.classify(img).kind
+        if report.content != "photo":
+            report.notes.append(
+                "line art or text detected: scratch removal was skipped so that its lines are kept "
+                "(tone and noise were still restored)"
+            )
+    if with_scratch and stages.scratch and report.content == "photo":
         if mask is None:
             mask, report.detector = scratch.detect(img, stages.detector, check=ctx.check_cancelled)
             # Always, not only with face_enhance: a face whose eyes were inpainted away is the worst result.
@@ -119,32 +138,53 @@ def restore_array(
         else:
             report.detector = "given"
         report.scratch_fraction = float(mask.mean())
-        done("detect", 0.25)
+        done("detect", 0.2)
         img = scratch.inpaint(img, mask)
-        done("inpaint", 0.35)
-    if stages.tone:
-        img = tone.restore_tone(img, grey=report.grey)
-        done("tone", 0.4)
+        done("inpaint", 0.25)
+    # Denoising comes before the tone stage: the networks were trained on grain at its own contrast, and the
+    # stretch would amplify it (measured: −0.25 dB the other way round, see learned.py).
     report.noise_sigma = cleanup.estimate_noise(img)
-    before_denoise = img
-    report.esrgan = stages.esrgan == "on" or (
-        stages.esrgan == "auto" and esrgan.wanted(ctx.device) and esrgan.installed()
-    )
     if stages.denoise:
-        img = cleanup.denoise(img, report.noise_sigma, grey=report.grey)
-        done("denoise", 0.5 if report.esrgan else 0.8)
-    if report.esrgan:
-        img = esrgan.blend(before_denoise, img, ctx, (0.5, 0.85))
-        done("esrgan", 0.85)
+        plan = learned.plan(img.shape[:2], report.noise_sigma, ctx.device, stages.esrgan)
+        if stages.learned == "off":
+            plan = learned.Plan("nlm", plan.level, plan.weight, False)
+        report.denoiser = plan.mode if plan.weight > 0 else "none"
+        report.esrgan = plan.esrgan
+        if plan.mode == "nlm":
+            img = cleanup.denoise(img, report.noise_sigma, grey=report.grey)
+            if report.noise_sigma >= cleanup.NLM_MIN_SIGMA and learned.installed(learned.waifu2x_id(plan.level)):
+                report.notes.append("picture too large for learned denoising on a CPU: non-local means used")
+        else:
+            img = learned.denoise(img, plan, ctx, (0.25, 0.75))
+        done("denoise", 0.75)
+        if report.grey:
+            img = np.repeat(np.round(img.astype(np.float32).mean(axis=2, keepdims=True)).astype(np.uint8), 3, 2)
+    if stages.tone:
+        img = tone.restore_tone(img, grey=report.grey, evidence=tone.age_evidence(report.noise_sigma))
+        done("tone", 0.8)
+    # Noise-aware sharpening, backed off where it would hurt: only what the denoiser softened, never grain
+    # that is left (measured: any sharpening of a picture with grain costs PSNR, see cleanup.sharpen_amount).
+    amount = cleanup.sharpen_amount(stages.sharpen, learned.weight_for(report.noise_sigma), cleanup.estimate_noise(img))
+    report.sharpen = amount
+    img = cleanup.sharpen(img, amount)
+    done("sharpen", 0.85)
     if face_enhance and stages.faces:
         if boxes is None:  # the scratch stage did not look for faces yet
             boxes = faces.detect_faces(img)
         report.faces = len(boxes)
-        img = faces.care(before_denoise, img, report.noise_sigma, report.grey, boxes)
-        done("faces", 0.9)
-    # The Real-ESRGAN blend is sharp already; sharpening it again only adds halos.
-    img = cleanup.sharpen(img, 0.0 if report.esrgan else stages.sharpen)
-    done("sharpen", 1.0)
+        if boxes and learned.installed(faces.ESRGAN_ID):
+            img, report.faces_enhanced, skipped = faces.enhance(img, boxes, ctx, (0.85, 1.0))
+            if skipped:
+                report.notes.append(
+                    f"{skipped} face(s) not enhanced: smaller than {faces.MIN_FACE} px or past the "
+                    f"{faces.MAX_FACES_CPU}-face budget of a CPU run"
+                )
+        elif boxes:
+            report.notes.append("faces found but Real-ESRGAN x4plus is not installed: not enhanced")
+        if report.grey:
+            img = np.repeat(np.round(img.astype(np.float32).mean(axis=2, keepdims=True)).astype(np.uint8), 3, 2)
+        done("faces", 1.0)
+    ctx.progress(1.0)
     return img, report
 
 

@@ -19,25 +19,30 @@ import numpy as np
 import torch
 from torch import nn
 
-# Trained by `make install` (services/inference/oldphoto/train_scratch.py, a few CPU minutes) rather than
-# committed: the repository holds no weights. Without it the classical detector is used.
-WEIGHTS = Path(__file__).resolve().parents[4] / "weights" / "cache" / "scratch_net.pt"
-"""Trained weights, shipped with the code (small): no download at run time."""
+WEIGHTS = Path(__file__).resolve().parents[4] / "weights" / "oldphoto_scratch_net.pt"
+"""Trained weights, committed with the code (about 100 kB; train_scratch.py makes them from its seed, and
+weights/oldphoto_scratch_net.json records how): no training at install, no download at run time. Without them
+the classical detector is used."""
+WEIGHTS_SHA256 = "f8768574691b8275a51f3f2272e80f317f99650c0ea94ae56352ed30b7735017"
+"""Its checksum (also in the Makefile, checked by `make install`, and in weights/oldphoto_scratch_net.json)."""
 
-MORPH_KERNEL = 7
-"""Top-hat/black-hat ellipse size: wider than the widest scratch we expect (≈4 px) so lines pass."""
+MORPH_KERNEL = 11
+"""Top-hat/black-hat ellipse size: wider than the widest scratch we expect (≈7 px) so lines pass."""
 
-CONTEXT = 24
-"""Pixels of context each side of a tile: more than the receptive field's half-width (≈20)."""
+CONTEXT = 40
+"""Pixels of context each side of a tile: more than the receptive field's half-width (≈35)."""
+
+THRESHOLD = 0.5
+"""Probability above which a pixel is a scratch."""
 
 
 class ScratchNet(nn.Module):
-    """Input (N, 3, H, W): grey, top-hat, black-hat (see `features`); output (N, 1, H, W) logits."""
+    """Input (N, 4, H, W): grey, top-hat, black-hat, fine detail (see `features`); output (N, 1, H, W) logits."""
 
-    def __init__(self, width: int = 16) -> None:
+    def __init__(self, width: int = 20) -> None:
         super().__init__()
-        layers: list[nn.Module] = [nn.Conv2d(3, width, 3, padding=1), nn.ReLU(inplace=True)]
-        for d in (1, 2, 4, 8, 2, 1):
+        layers: list[nn.Module] = [nn.Conv2d(4, width, 3, padding=1), nn.ReLU(inplace=True)]
+        for d in (1, 2, 4, 8, 16, 2, 1):
             layers += [nn.Conv2d(width, width, 3, padding=d, dilation=d), nn.ReLU(inplace=True)]
         layers.append(nn.Conv2d(width, 1, 1))
         self.body = nn.Sequential(*layers)
@@ -47,13 +52,18 @@ class ScratchNet(nn.Module):
 
 
 def features(rgb: np.ndarray) -> np.ndarray:
-    """(3, H, W) float32 network input from an HxWx3 uint8 RGB picture."""
+    """(4, H, W) float32 network input from an HxWx3 uint8 RGB picture.
+
+    The fourth channel, the picture minus a σ 1 blur, tells a crisp line (a scratch lies on the print's
+    surface) from one that is as soft as the rest of the picture (hair, wires, whiskers were photographed).
+    """
     g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
     se = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (MORPH_KERNEL, MORPH_KERNEL))
     top = g - cv2.morphologyEx(g, cv2.MORPH_OPEN, se)
     black = cv2.morphologyEx(g, cv2.MORPH_CLOSE, se) - g
+    fine = g - cv2.GaussianBlur(g, (0, 0), 1.0)
     # Scales chosen so each channel sits roughly in -1…1 on photos.
-    return np.stack([g / 127.5 - 1.0, top / 64.0, black / 64.0]).astype(np.float32)
+    return np.stack([g / 127.5 - 1.0, top / 64.0, black / 64.0, fine / 32.0]).astype(np.float32)
 
 
 _cached: ScratchNet | None = None
