@@ -419,7 +419,7 @@ def bench_gpu(args: argparse.Namespace) -> None:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
     data = buffer.getvalue()
-    for type_name, family, options in (("sr2d", "waifu2x", {"scale": 2, "noise": 1, "style": "art"}),
+    for type_name, family, options in (("sr2d", "waifu2x", {"scale": 2, "noise": -1, "style": "art"}),
                                        ("sr", "realsr", {"scale": 4})):
         engine = Registry(families=(family,), backend="torch").engine(family)
         times = []
