@@ -217,18 +217,17 @@ class Bus:
         costs no delivery budget there, where a quorum queue would count each look as a delivery. A queue
         that already exists is kept as it is (installations from before keep their quorum queue)."""
         assert self._connection is not None
+        # Declared on a channel of its own: an existing quorum queue refuses the classic declaration, and that
+        # refusal closes the channel it was made on.
         probe = await self._connection.channel()
         try:
-            await probe.declare_queue(name, passive=True)
-            exists = True
-        except aio_pika.exceptions.ChannelClosed:
-            exists = False
+            await probe.declare_queue(name, durable=True)
+        except aio_pika.exceptions.ChannelPreconditionFailed:
+            log.info("bus.dead_queue_kept", queue=name)
         finally:
             if not probe.is_closed:
                 await probe.close()
-        if exists:
-            return await channel.declare_queue(name, passive=True)
-        return await channel.declare_queue(name, durable=True)
+        return await channel.declare_queue(name, passive=True)
 
     async def consume(
         self,
