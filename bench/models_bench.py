@@ -290,6 +290,7 @@ def bench_process(args: argparse.Namespace) -> None:
     from services.inference.device import tile_budget
     from services.inference.models import descriptor
     from services.inference.ncnn_backend import blob_names
+    from services.inference.planner import NCNN_BYTES_PER_INPUT_PIXEL, host_free_bytes
     from services.inference.registry import resolve_backend
     from services.inference.tiling import plan_tiles
 
@@ -310,6 +311,12 @@ def bench_process(args: argparse.Namespace) -> None:
                 source = Path(tmp) / f"{model_id}_{width}x{height}.png"
                 rgb.resize((width, height), Image.Resampling.BICUBIC).save(source)
                 param = str(model_path(model_id))
+                per_pixel = NCNN_BYTES_PER_INPUT_PIXEL.get(desc.arch, 16_000)
+                need = (width + 2 * desc.crop) * (height + 2 * desc.crop) * per_pixel
+                if need > 0.8 * host_free_bytes():
+                    print(f"{model_id:28} {f'{width}x{height}':>9} ncnn's whole-picture run needs ~{need / 2**30:.0f} "
+                          "GiB here: skipped (no reference, no ratio)", flush=True)
+                    continue
                 runs: dict[str, list[str]] = {
                     "ncnn runtime, whole": [
                         sys.executable, "-c", NCNN_PROCESS, param, str(source), str(Path(tmp) / "ref.png"),
