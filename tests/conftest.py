@@ -95,7 +95,8 @@ async def delete_bus_names(exchange: str, dead_exchange: str, prefix: str) -> No
         channel = await connection.channel()
         names = Names(exchange, dead_exchange, prefix)
         queues = [names.inference_queue(f) for f in FAMILIES] + [names.jobs_status_queue, names.jobs_dead_queue,
-                                                                  names.jobs_images_queue]
+                                                                  names.jobs_images_queue, names.jobs_claims_queue,
+                                                                  names.jobs_dead_events_queue]
         queues += [names.notifier_mail_queue, names.notifier_users_queue]  # the notifier's shared e-mail queues
         for q in queues + [names.dead_queue(q) for q in queues]:
             try:
