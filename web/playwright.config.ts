@@ -4,6 +4,8 @@ import { defineConfig } from "@playwright/test";
 export default defineConfig({
   testDir: "./e2e",
   testMatch: "*.spec.ts",
+  // RENOVO_E2E_GREP="1500 photos" runs only the matching journeys (e.g. for the 1,500-photo figures).
+  grep: process.env.RENOVO_E2E_GREP ? new RegExp(process.env.RENOVO_E2E_GREP) : undefined,
   timeout: 90_000,
   expect: { timeout: 15_000 },
   workers: 1,
