@@ -44,3 +44,33 @@ def bench_platform(extra_env: dict[str, str] | None = None) -> Iterator[Platform
     finally:
         platform.stop()
         asyncio.run(sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        asyncio.run(_delete_bus(run))
+
+
+async def _delete_bus(run: str) -> None:
+    """The run's queues and exchanges go with it, so that benchmarks do not fill the broker."""
+    import aio_pika
+
+    from shared.enhancements import FAMILIES
+    from shared.events import Names
+
+    names = Names(f"{run}.events", f"{run}.dead", f"{run}.")
+    queues = [names.inference_queue(f) for f in FAMILIES] + [
+        names.jobs_status_queue, names.jobs_dead_queue, names.jobs_images_queue, names.jobs_claims_queue,
+        names.jobs_dead_events_queue, f"{run}.notifier.mail", f"{run}.notifier.users"]
+    try:
+        connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/", timeout=10)
+    except Exception:
+        return
+    async with connection:
+        channel = await connection.channel()
+        for queue in queues + [names.dead_queue(q) for q in queues]:
+            try:
+                await channel.queue_delete(queue)
+            except Exception:
+                channel = await connection.channel()
+        for exchange in (names.exchange, names.dead_exchange):
+            try:
+                await channel.exchange_delete(exchange)
+            except Exception:
+                channel = await connection.channel()
