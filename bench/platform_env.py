@@ -56,8 +56,8 @@ async def _delete_bus(run: str) -> None:
 
     names = Names(f"{run}.events", f"{run}.dead", f"{run}.")
     queues = [names.inference_queue(f) for f in FAMILIES] + [
-        names.jobs_status_queue, names.jobs_dead_queue, names.jobs_images_queue, names.jobs_claims_queue,
-        names.jobs_dead_events_queue, f"{run}.notifier.mail", f"{run}.notifier.users"]
+        names.jobs_status_queue, names.jobs_dead_queue, names.jobs_images_queue, f"{run}.jobs.claims",
+        f"{run}.jobs.dead-events", f"{run}.notifier.mail", f"{run}.notifier.users"]
     try:
         connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/", timeout=10)
     except Exception:
