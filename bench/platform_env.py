@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import tempfile
 from collections.abc import Iterator
@@ -59,7 +60,8 @@ async def _delete_bus(run: str) -> None:
         names.jobs_status_queue, names.jobs_dead_queue, names.jobs_images_queue, f"{run}.jobs.claims",
         f"{run}.jobs.dead-events", f"{run}.notifier.mail", f"{run}.notifier.users"]
     try:
-        connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/", timeout=10)
+        connection = await aio_pika.connect(os.environ.get("RENOVO_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+                                            timeout=10)
     except Exception:
         return
     async with connection:
