@@ -45,7 +45,7 @@ def test_without_the_weights_non_local_means_is_used(monkeypatch: pytest.MonkeyP
 def test_learned_denoising_beats_non_local_means_on_grain() -> None:
     if not learned.installed(learned.waifu2x_id(2)):
         pytest.skip("Waifu2x photo weights are not installed")
-    clean = clean_crop("children-alpha.png", 160)
+    clean = clean_crop("wolf_gray.jpg", 160)
     # Grain, blur and JPEG only (no fading), so that PSNR measures the denoising.
     spec = DamageSpec(
         contrast=(1.0, 1.0), lift=(0.0, 0.0), warm=(0.0, 0.0), desaturate=(0.0, 0.0), scratches=(0, 0),
