@@ -89,7 +89,7 @@ async def breakdown(database_url: str, n: int) -> None:
         rows = await conn.fetch(
             "SELECT extract(epoch FROM started_at - requested_at) AS wait, "
             "extract(epoch FROM finished_at - started_at) AS run FROM jobs.jobs "
-            "WHERE status = 'completed' ORDER BY created_at DESC LIMIT $1", n)
+            "WHERE status = 'completed' AND started_at IS NOT NULL ORDER BY created_at DESC LIMIT $1", n)
     finally:
         await conn.close()
     wait = [float(r["wait"]) for r in rows]
