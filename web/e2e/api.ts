@@ -43,6 +43,11 @@ export async function createUser(prefix: string, displayName?: string): Promise<
   return { email, tokens };
 }
 
+/** A new session of an account (a login elsewhere). */
+export async function login(email: string): Promise<Tokens> {
+  return call<Tokens>("POST", "/api/auth/login", null, { email, password: PASSWORD });
+}
+
 /** Put the account's tokens where the app keeps them, then open `path`. */
 export async function openAs(page: Page, user: ApiUser, path: string): Promise<void> {
   await page.goto("/login");

@@ -3,7 +3,7 @@
 // server errors (HTML 502, 503 with Retry-After, 429); phone menu and keyboard focus.
 import { writeFileSync } from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
-import { bulkUpload, createAlbum, createJob, createUser, openAs, PASSWORD, waitJob, type ApiUser } from "./api";
+import { bulkUpload, createAlbum, createJob, createUser, login, openAs, PASSWORD, waitJob, type ApiUser } from "./api";
 import { makePng } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
@@ -128,7 +128,7 @@ test("the next person at the browser sees nothing of the previous one; another t
     { name: "ada.png", mimeType: "image/png", buffer: makePng(90, 60, 3) },
   ]);
   const uploads = page.getByRole("region", { name: "Uploads" });
-  await expect(uploads.getByText("Uploaded")).toBeVisible();
+  await expect(uploads.getByText("Uploaded", { exact: true })).toBeVisible();
   // The upload list survives navigation.
   await page.getByRole("link", { name: "Settings" }).click();
   await expect(uploads.getByText("ada.png")).toBeVisible();
@@ -145,6 +145,7 @@ test("the next person at the browser sees nothing of the previous one; another t
   await expect(page.getByText("ada.png")).toHaveCount(0);
 
   // Another tab signs in as Ada: this tab follows (it would otherwise show Bob while sending Ada's token).
+  const adaAgain = await login(ada.email); // her first session ended with the log out above
   const other = await context.newPage();
   await other.goto("/login");
   await other.evaluate((t) => {
@@ -152,7 +153,7 @@ test("the next person at the browser sees nothing of the previous one; another t
       "renovo.tokens",
       JSON.stringify({ access_token: t.access_token, refresh_token: t.refresh_token, expires_at: Date.now() + t.expires_in * 1000 }),
     );
-  }, ada.tokens);
+  }, adaAgain);
   await expect(page.getByText(`Signed in as ${ada.email}`)).toBeVisible();
   await expect(page.getByRole("navigation", { name: "Albums" }).getByText("Grandma's photos")).toBeVisible();
   await expect(page.locator(".account-name")).toHaveText("Ada");
