@@ -47,7 +47,7 @@ class Limits:
 
     default: int = 2
     by_family: dict[str, int] = field(default_factory=dict)
-    alone: int = 8
+    alone: int = 2
 
     def limit(self, family: str) -> int:
         return max(1, self.by_family.get(family, self.default))

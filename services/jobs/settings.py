@@ -25,9 +25,11 @@ class Settings(BaseSettings):
     Another user's job waits behind at most this many of each user's jobs."""
     in_flight_per_user_by_family: dict[str, int] = Field(default_factory=dict)
     """Per-family overrides of that bound, JSON (`RENOVO_JOBS_IN_FLIGHT_PER_USER_BY_FAMILY='{"realsr": 1}'`)."""
-    in_flight_alone: int = 8
-    """A user alone with a family (nobody else's jobs queued or running there) may have this many in flight,
-    so that one person's batch keeps the workers busy (`RENOVO_JOBS_IN_FLIGHT_ALONE`)."""
+    in_flight_alone: int = 2
+    """A user alone with a family (nobody else's jobs queued or running there) may have this many in flight
+    (`RENOVO_JOBS_IN_FLIGHT_ALONE`). Raise it where a family has many workers, so that one person's batch keeps
+    them busy; the cost is that another user's first job then shares the workers with that many (on a 2-core
+    machine 8 made B's photo 3.8x slower than idle, 2 made it 1.6x: bench/load_bench.py)."""
     unclaimed_after_seconds: float = 6 * 3600.0
     """A released request no worker claimed for this long is taken for lost and requested again (a new attempt).
     Longer than any honest wait in a family's queue."""
