@@ -5,7 +5,9 @@ export interface User {
   email: string;
   display_name: string | null;
   created_at: string;
-  preferences?: { notifications?: boolean };
+  preferences?: { notifications?: boolean; notify_email?: boolean };
+  /** What this server can do for the user: notify_email is false without SMTP. */
+  capabilities?: { notify_email?: boolean };
 }
 
 export interface Tokens {
@@ -68,6 +70,9 @@ export interface Job {
   options: Record<string, OptionValue>;
   status: JobStatus;
   progress: number;
+  /** The worker's estimate of the seconds left; null until it can tell. */
+  eta_seconds?: number | null;
+  output?: OutputChoice | null;
   engine: string | null;
   error: string | { code?: string; message?: string } | null;
   /** 1 for the first run; a retry starts attempt + 1. */
@@ -88,10 +93,26 @@ export interface JobEvent {
   image_id: string;
   status: JobStatus;
   progress?: number;
+  eta_seconds?: number | null;
   error?: string | { code?: string; message?: string } | null;
   engine?: string;
   /** When the notifier saw the event (its clock, not the jobs service's): never used to order states. */
   updated_at?: string;
+}
+
+export type OutputFormat = "auto" | "png" | "webp" | "jpeg";
+
+export interface OutputChoice {
+  format: OutputFormat;
+  quality?: number;
+  flatten?: boolean;
+}
+
+/** "about 2 min left" / "about 40 s left" from a job's eta_seconds; "" when the worker cannot tell yet. */
+export function formatEta(seconds: number | null | undefined): string {
+  if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return "";
+  if (seconds < 60) return `about ${Math.max(1, Math.round(seconds))} s left`;
+  return `about ${Math.round(seconds / 60)} min left`;
 }
 
 export const TERMINAL: readonly JobStatus[] = ["completed", "failed", "cancelled"];

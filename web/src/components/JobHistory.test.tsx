@@ -34,4 +34,12 @@ describe("JobHistory", () => {
     expect(onView).toHaveBeenCalledWith(jobs[2]);
     expect(within(rows[2]).queryByRole("button", { name: /Retry|Cancel/ })).not.toBeInTheDocument();
   });
+
+  it("shows the time left of a running job when the worker can tell", () => {
+    const noop = vi.fn();
+    render(<JobHistory jobs={[job("r", "running", { eta_seconds: 130 }), job("q", "running", { eta_seconds: null })]} models={MODELS} viewing={null} onView={noop} onCancel={noop} onRetry={noop} />);
+    const rows = screen.getAllByRole("row").slice(1);
+    expect(rows[0]).toHaveTextContent("Running 30%, about 2 min left");
+    expect(rows[1]).not.toHaveTextContent("left");
+  });
 });

@@ -1,5 +1,5 @@
 // Earlier jobs on one image: type, options, engine, time, status; view, cancel or retry each.
-import { errorText, isTerminal, type Job, type Model } from "../api/types";
+import { errorText, formatEta, isTerminal, type Job, type Model } from "../api/types";
 import { describeOptions } from "../state/models";
 
 const STATUS_TEXT: Record<Job["status"], string> = {
@@ -85,6 +85,7 @@ export function JobHistory({
                   <span className={`status status-${job.status}`}>
                     {STATUS_TEXT[job.status] ?? job.status}
                     {job.status === "running" ? ` ${Math.round((job.progress ?? 0) * 100)}%` : ""}
+                    {!isTerminal(job.status) && formatEta(job.eta_seconds) ? `, ${formatEta(job.eta_seconds)}` : ""}
                   </span>
                   {job.status === "failed" && job.error && <span className="status-error">{errorText(job.error)}</span>}
                 </td>

@@ -2,7 +2,7 @@
 import { useEffect, useRef, useState } from "react";
 import { isAbort, newIdempotencyKey } from "../api/client";
 import { baseName, download } from "../api/download";
-import { errorText, isTerminal, type ImageItem, type Job, type Page } from "../api/types";
+import { errorText, formatEta, isTerminal, type ImageItem, type Job, type Page } from "../api/types";
 import { AuthImage } from "../components/AuthImage";
 import { Compare } from "../components/Compare";
 import { JobHistory } from "../components/JobHistory";
@@ -80,7 +80,7 @@ export function ImagePage({ imageId }: { imageId: string }) {
   const progressText = active
     ? `${models?.find((m) => m.type === active.type)?.label ?? active.type}: ${
         active.status === "queued" ? "waiting to start" : `${Math.round((active.progress ?? 0) * 100)}%`
-      }`
+      }${formatEta(active.eta_seconds) ? `, ${formatEta(active.eta_seconds)}` : ""}`
     : "";
   // Screen readers hear the progress now and then, not every percent.
   const announced = useThrottledText(progressText, 10_000);
@@ -217,6 +217,7 @@ export function ImagePage({ imageId }: { imageId: string }) {
                   <span>
                     {models?.find((m) => m.type === active.type)?.label ?? active.type}:{" "}
                     {active.status === "queued" ? "waiting to start…" : `${Math.round((active.progress ?? 0) * 100)}%`}
+                    {formatEta(active.eta_seconds) && <span className="eta"> · {formatEta(active.eta_seconds)}</span>}
                   </span>
                   <button type="button" className="btn btn-small" onClick={() => act(active, "cancel")}>
                     Cancel

@@ -116,3 +116,16 @@ describe("JobStore with the backend's two clocks", () => {
     expect(store.get("j")?.status).toBe("cancelled");
   });
 });
+
+describe("JobStore ETA", () => {
+  it("takes eta_seconds from progress pushes and drops it when the job ends", () => {
+    const store = new JobStore();
+    store.upsert([job("a", "running", "2026-01-01T00:00:05Z")]);
+    store.applyEvent({ type: "job.progress", job_id: "a", image_id: "img", status: "running", progress: 0.25, eta_seconds: 90 });
+    expect(store.get("a")?.eta_seconds).toBe(90);
+    store.applyEvent({ type: "job.progress", job_id: "a", image_id: "img", status: "running", progress: 0.3 });
+    expect(store.get("a")?.eta_seconds).toBe(90);
+    store.applyEvent({ type: "job.completed", job_id: "a", image_id: "img", status: "completed", progress: 1 });
+    expect(store.get("a")?.eta_seconds).toBeNull();
+  });
+});

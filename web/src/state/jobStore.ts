@@ -121,6 +121,14 @@ export class JobStore {
       progress: event.progress ?? (event.status === "completed" ? 1 : known.progress),
       error: event.error ?? (isTerminal(event.status) ? known.error : null),
       engine: event.engine ?? known.engine,
+      // A push without an estimate keeps the last one while running; a finished job has nothing left.
+      eta_seconds: isTerminal(event.status)
+        ? null
+        : event.eta_seconds !== undefined
+          ? event.eta_seconds
+          : event.status === known.status
+            ? known.eta_seconds
+            : null,
     });
     return true;
   }
