@@ -64,11 +64,11 @@ test("every page passes axe-core without serious or critical findings", async ({
     ["image-compare", async () => {
       await page.goto(`/images/${first.id}`);
       await expect(page.getByRole("group", { name: "Comparison view" })).toBeVisible();
-      await expect(page.getByRole("img", { name: /after/ }).first()).toBeVisible();
+      await expect(page.getByRole("img", { name: /None/ }).first()).toBeVisible();
     }],
     ["image-side-by-side", async () => {
       await page.getByRole("button", { name: "Side by side" }).click();
-      await expect(page.getByRole("img", { name: /after/ }).first()).toBeVisible();
+      await expect(page.getByRole("img", { name: /None/ }).first()).toBeVisible();
     }],
     ["settings", async () => {
       await page.goto("/settings");

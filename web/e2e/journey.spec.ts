@@ -111,7 +111,8 @@ test("sign up, album, upload by drop zone, run, compare, download", async ({ pag
   // Compare: slider by keyboard, then side by side.
   const compare = page.getByRole("region", { name: "Compare before and after" });
   await expect(compare).toBeVisible();
-  await expect(compare.getByRole("img", { name: /after/ })).toBeVisible();
+  await expect(compare.getByLabel("Left")).toHaveValue("original");
+  await expect(compare.getByRole("img", { name: /None/ })).toBeVisible();
   const slider = compare.getByLabel("Before/after position");
   await slider.focus();
   await page.keyboard.press("ArrowRight");
@@ -119,8 +120,8 @@ test("sign up, album, upload by drop zone, run, compare, download", async ({ pag
   await expect(slider).toHaveValue("52");
   await shot(page, "desktop-compare-slider");
   await compare.getByRole("button", { name: "Side by side" }).click();
-  await expect(compare.getByText("Before (original)")).toBeVisible();
-  await expect(compare.getByRole("img", { name: /before/ })).toBeVisible();
+  await expect(compare.getByText("Original", { exact: true, selector: "figcaption" })).toBeVisible();
+  await expect(compare.getByRole("img", { name: /Original/ })).toBeVisible();
   await shot(page, "desktop-compare-side");
 
   // History row.
@@ -191,7 +192,7 @@ test("sign up, album, upload by drop zone, run, compare, download", async ({ pag
   await expect(albums).toBeHidden();
   await page.goto(imageUrl);
   await expect(page.getByRole("region", { name: "Compare before and after" })).toBeVisible();
-  await expect(page.getByRole("img", { name: /after/ })).toBeVisible();
+  await expect(page.getByRole("img", { name: /None/ })).toBeVisible();
   await shot(page, "phone-image");
   await page.goto("/settings");
   await shot(page, "phone-settings");

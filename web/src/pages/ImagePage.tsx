@@ -2,10 +2,10 @@
 import { useEffect, useRef, useState } from "react";
 import { isAbort, newIdempotencyKey } from "../api/client";
 import { baseName, download } from "../api/download";
-import { errorText, formatEta, isTerminal, type ImageItem, type Job, type Page } from "../api/types";
+import { errorText, formatEta, isTerminal, type ImageItem, type Job, type Model, type Page } from "../api/types";
 import { AuthImage } from "../components/AuthImage";
 import { Compare } from "../components/Compare";
-import { JobHistory } from "../components/JobHistory";
+import { formatTime, JobHistory } from "../components/JobHistory";
 import { initialChoice, TypeSelect, type Choice } from "../components/TypeSelect";
 import { formatBytes } from "../components/Uploads";
 import { useThrottledText } from "../useThrottledText";
@@ -15,6 +15,12 @@ import { useImageJobs, useLive } from "../state/live";
 import { describeOptions, useModels } from "../state/models";
 import { useSession } from "../state/session";
 import { useTitle } from "../useTitle";
+
+/** A result's name in the compare menus: type, options and engine. */
+export function resultLabel(model: Model | undefined, job: Job): string {
+  const options = describeOptions(model, job.options);
+  return [model?.label ?? job.type, options === "—" ? "" : options].filter(Boolean).join(", ") + (job.engine ? ` · ${job.engine}` : "");
+}
 
 export function ImagePage({ imageId }: { imageId: string }) {
   const { client, user } = useSession();
@@ -155,8 +161,19 @@ export function ImagePage({ imageId }: { imageId: string }) {
 
   const album = image?.album_id ? albums?.find((a) => a.id === image.album_id) : undefined;
   const backHref = album ? `/albums/${album.id}` : "/";
-  const viewingModel = models?.find((m) => m.type === viewing?.type);
   const name = image?.filename ?? "Image";
+  const compareSources = [
+    { key: "original", label: "Original", path: `/api/images/${imageId}/preview` },
+    ...jobs
+      .filter((j) => j.status === "completed")
+      .map((j, _i, done) => {
+        const model = models?.find((m) => m.type === j.type);
+        const base = resultLabel(model, j);
+        // Two results with the same type, options and engine are told apart by their time.
+        const twin = done.some((o) => o.id !== j.id && resultLabel(models?.find((m) => m.type === o.type), o) === base);
+        return { key: j.id, label: twin ? `${base} (${formatTime(j.created_at)})` : base, path: `/api/jobs/${j.id}/result` };
+      }),
+  ];
 
   return (
     <div className="page detail">
@@ -176,11 +193,9 @@ export function ImagePage({ imageId }: { imageId: string }) {
           {viewing && image ? (
             <Compare
               key={viewing.id}
-              beforePath={`/api/images/${imageId}/preview`}
-              afterPath={`/api/jobs/${viewing.id}/result`}
-              afterLabel={[viewingModel?.label ?? viewing.type, describeOptions(viewingModel, viewing.options)]
-                .filter((part) => part !== "—")
-                .join(", ")}
+              sources={compareSources}
+              left="original"
+              right={viewing.id}
               width={image.width}
               height={image.height}
               name={name}

@@ -1,0 +1,97 @@
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { ApiClient } from "../api/client";
+import type { Job } from "../api/types";
+import { App } from "../App";
+import { MODELS } from "../test/fixtures";
+import { FakeSocket, json, scriptedFetch, storeTokens, type Route } from "../test/fakes";
+
+const USER = { id: "u1", email: "ada@example.com", display_name: "Ada", created_at: "" };
+const IMAGE = { id: "img-1", album_id: "a1", filename: "old photo.jpg", width: 400, height: 300, content_type: "image/jpeg", size_bytes: 1234, created_at: "" };
+const ALBUMS = [
+  { id: "a1", name: "Holidays", image_count: 1, created_at: "" },
+  { id: "a2", name: "Family", image_count: 0, created_at: "" },
+];
+
+function job(id: string, type: string, options: Job["options"], engine: string, extra: Partial<Job> = {}): Job {
+  return { id, image_id: "img-1", type, options, status: "completed", progress: 1, engine, error: null, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z", ...extra };
+}
+
+const common: Route = (url) => {
+  if (url === "/api/auth/me") return json(200, USER);
+  if (url === "/api/albums") return json(200, { items: ALBUMS, next_cursor: null });
+  if (url === "/api/images/img-1") return json(200, IMAGE);
+  if (url === "/api/models") return json(200, { items: MODELS });
+  if (url.endsWith("/preview") || url.endsWith("/result") || url.endsWith("/thumbnail")) return new Response("x", { headers: { "Content-Type": "image/png" } });
+  return undefined;
+};
+
+function renderPage(...routes: Route[]) {
+  storeTokens();
+  window.history.replaceState(null, "", "/images/img-1");
+  const scripted = scriptedFetch(...routes, common);
+  const client = new ApiClient(window.localStorage, scripted.fetch);
+  render(<App client={client} socketFactory={(url) => new FakeSocket(url) as unknown as WebSocket} />);
+  return scripted;
+}
+
+beforeEach(() => {
+  FakeSocket.instances = [];
+  let n = 0;
+  URL.createObjectURL = vi.fn(() => `blob:fake-${++n}`);
+  URL.revokeObjectURL = vi.fn();
+});
+
+describe("ImagePage compare", () => {
+  const JOBS = [
+    job("j2", "sr2d", { noise: 1, scale: 2, style: "art" }, "waifu2x-cuda", { created_at: "2026-01-02T00:00:00Z" }),
+    job("j1", "sr", { scale: 4 }, "realsr-cuda"),
+    job("j0", "none", {}, "none", { status: "failed" }),
+  ];
+
+  it("lets the person pick any two of the original and each completed result, labelled by type, options and engine", async () => {
+    renderPage((url) => (url === "/api/jobs?image_id=img-1" ? json(200, { items: JOBS, next_cursor: null }) : undefined));
+    const compare = await screen.findByRole("region", { name: "Compare before and after" });
+    const left = within(compare).getByLabelText("Left");
+    const right = within(compare).getByLabelText("Right");
+    await waitFor(() =>
+      expect(within(left).getAllByRole("option").map((o) => o.textContent)).toEqual([
+        "Original",
+        "2D SR, Noise level 1, Scale ×2, Style art · waifu2x-cuda",
+        "SR, Scale ×4 · realsr-cuda",
+      ]),
+    );
+    expect(left).toHaveValue("original");
+    expect(right).toHaveValue("j2");
+
+    await userEvent.selectOptions(left, "j1");
+    expect(await within(compare).findByRole("img", { name: "old photo.jpg, SR, Scale ×4 · realsr-cuda" })).toBeInTheDocument();
+    expect(within(compare).getByRole("img", { name: /2D SR/ })).toBeInTheDocument();
+    expect(within(compare).queryByRole("img", { name: /Original/ })).not.toBeInTheDocument();
+
+    await userEvent.click(within(compare).getByRole("button", { name: "Side by side" }));
+    expect(within(compare).getByText("SR, Scale ×4 · realsr-cuda", { selector: "figcaption" })).toBeInTheDocument();
+  });
+
+  it("shows both at actual size and pans them together", async () => {
+    renderPage((url) => (url === "/api/jobs?image_id=img-1" ? json(200, { items: JOBS, next_cursor: null }) : undefined));
+    const compare = await screen.findByRole("region", { name: "Compare before and after" });
+    await userEvent.click(within(compare).getByRole("button", { name: "Side by side" }));
+    const zoom = within(compare).getByRole("button", { name: "Actual size (100 %)" });
+    await userEvent.click(zoom);
+    expect(within(compare).getByRole("button", { name: "Fit to screen" })).toHaveAttribute("aria-pressed", "true");
+    const panes = within(compare).getAllByRole("region", { name: /at actual size/ });
+    expect(panes).toHaveLength(2);
+    // Images are drawn at the larger one's pixel width: a 4x result of a 400 px original is 1600 px.
+    const img = await within(compare).findByRole("img", { name: /2D SR/ });
+    Object.defineProperty(img, "naturalWidth", { value: 1600 });
+    fireEvent.load(img);
+    await waitFor(() => expect(img.parentElement).toHaveStyle({ width: "1600px" }));
+    panes[0].scrollLeft = 300;
+    panes[0].scrollTop = 120;
+    fireEvent.scroll(panes[0]);
+    expect(panes[1].scrollLeft).toBe(300);
+    expect(panes[1].scrollTop).toBe(120);
+  });
+});
