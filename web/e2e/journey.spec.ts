@@ -134,7 +134,7 @@ test("sign up, album, upload by drop zone, run, compare, download", async ({ pag
     page.waitForEvent("download"),
     page.getByRole("button", { name: "Download result" }).click(),
   ]);
-  expect(result.suggestedFilename()).toBe("portrait-none.png");
+  expect(result.suggestedFilename()).toBe("portrait_none.png");
   const resultBytes = readFileSync((await result.path())!);
   expect(resultBytes.subarray(1, 4).toString("ascii")).toBe("PNG");
   const [original] = await Promise.all([

@@ -83,7 +83,7 @@ describe("App", () => {
     await userEvent.click(screen.getByRole("button", { name: "Run" }));
 
     const post = calls.find((c) => c.url === "/api/jobs" && c.method === "POST")!;
-    expect(post.body).toEqual({ image_id: "img-1", type: "sr2d", options: { noise: 1, scale: 4, style: "art" } });
+    expect(post.body).toEqual({ image_id: "img-1", type: "sr2d", options: { noise: 1, scale: 4, style: "art" }, output: { format: "auto" } });
     expect(post.headers["Idempotency-Key"]).toMatch(/^[0-9a-f-]{36}$/);
 
     const history = screen.getByRole("table");

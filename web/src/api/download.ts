@@ -1,9 +1,12 @@
 import { fetchWhenReady } from "./blobs";
 import type { ApiClient } from "./client";
 
-/** Save an authenticated resource under a file name. */
-export async function download(client: ApiClient, path: string, filename: string): Promise<void> {
+const EXTENSIONS: Record<string, string> = { "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp" };
+
+/** Save an authenticated resource under a file name; with `stem`, the extension follows what the server sent. */
+export async function download(client: ApiClient, path: string, filename: string, stem = false): Promise<void> {
   const blob = await fetchWhenReady(client, path);
+  if (stem) filename = `${filename}.${EXTENSIONS[blob.type.split(";")[0]] ?? "png"}`;
   const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
   a.href = url;

@@ -55,8 +55,40 @@ describe("ApplyToAlbum", () => {
     expect(posts.every((c) => JSON.stringify((c.body as { options: unknown }).options) === JSON.stringify({ scale: 2 }))).toBe(true);
     const keys = posts.map((c) => c.headers["Idempotency-Key"]);
     expect(new Set(keys).size).toBe(3);
-    const bar = screen.getByRole("region", { name: /Album progress: SR on “Holidays”/ });
+    const bar = screen.getByRole("region", { name: /Album progress: SR, Scale ×2 on “Holidays”/ });
     expect(bar).toHaveTextContent("0 of 3 done, 1 not started");
+  });
+
+  it("runs several types on the whole album as one batch, with the chosen format", async () => {
+    storeTokens();
+    let n = 0;
+    const { fetch, calls } = scriptedFetch((url, init) => {
+      if (url === "/api/auth/me") return json(200, USER);
+      if (url === "/api/models") return json(200, { items: MODELS });
+      if (url === "/api/images?album_id=a1&limit=100") return json(200, { items: [img(1), img(2)], next_cursor: null });
+      if (url === "/api/jobs" && init.method === "POST") {
+        const body = JSON.parse(String(init.body));
+        n += 1;
+        return json(202, { id: `j${n}`, image_id: body.image_id, type: body.type, options: body.options, status: "queued", progress: 0, engine: null, error: null, attempt: 1, created_at: "", updated_at: "" });
+      }
+      return undefined;
+    });
+    const onClose = vi.fn();
+    render(<Harness client={new ApiClient(window.localStorage, fetch)} onClose={onClose} />);
+    await userEvent.selectOptions(await screen.findByLabelText("Select type"), "sr");
+    await userEvent.click(screen.getByRole("button", { name: "Add another type to this run" }));
+    await userEvent.selectOptions(screen.getByLabelText("Select type"), "none");
+    await userEvent.selectOptions(screen.getByLabelText("Result format"), "jpeg");
+    await userEvent.click(screen.getByLabelText(/Flatten transparency/));
+    await userEvent.click(screen.getByRole("button", { name: "Run on whole album" }));
+    await waitFor(() => expect(onClose).toHaveBeenCalled());
+
+    const bodies = calls.filter((c) => c.url === "/api/jobs" && c.method === "POST").map((c) => c.body as Record<string, never>);
+    expect(bodies.map((b) => `${b.image_id} ${b.type}`).sort()).toEqual(["img-1 none", "img-1 sr", "img-2 none", "img-2 sr"]);
+    expect(new Set(bodies.map((b) => JSON.stringify(b.batch))).size).toBe(1);
+    expect((bodies[0].batch as { size: number }).size).toBe(4);
+    expect(bodies.every((b) => JSON.stringify(b.output) === JSON.stringify({ format: "jpeg", quality: 90, flatten: true }))).toBe(true);
+    expect(screen.getByRole("region", { name: /Album progress: SR, Scale ×4 \+ None on “Holidays”/ })).toHaveTextContent("0 of 4 done");
   });
 
   it("says so when the album is empty and when the list cannot be read", async () => {

@@ -1,11 +1,11 @@
-// One type for every image of an album: one job per image (the API has no batch endpoint).
+// One or more types for every image of an album: one job per image and type, all in one batch {id, size}.
 import { useState } from "react";
 import { newIdempotencyKey } from "../api/client";
 import type { ImageItem, Job, Page } from "../api/types";
 import { useLive } from "../state/live";
 import { useModels } from "../state/models";
 import { useSession } from "../state/session";
-import { initialChoice, TypeSelect, type Choice } from "./TypeSelect";
+import { choiceLabel, jobBodies, newBatch, RunPlanFields, useRunPlan } from "./RunPlan";
 
 const PARALLEL = 4;
 
@@ -13,14 +13,14 @@ export function ApplyToAlbum({ albumId, albumName, onClose }: { albumId: string;
   const { client } = useSession();
   const live = useLive();
   const { models, error } = useModels(client);
-  const [choice, setChoice] = useState<Choice | null>(null);
+  const runPlan = useRunPlan(models);
+  const { plan } = runPlan;
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
-  const current = choice ?? (models ? initialChoice(models) : null);
-  const model = models?.find((m) => m.type === current?.type);
+  const runnable = plan.choices.length > 0 && plan.choices.every((c) => models?.find((m) => m.type === c.type)?.available);
 
   const run = async () => {
-    if (!current) return;
+    if (!plan.choices.length || !models) return;
     setBusy(true);
     setMessage(null);
     try {
@@ -37,19 +37,19 @@ export function ApplyToAlbum({ albumId, albumName, onClose }: { albumId: string;
         setMessage("This album has no images yet.");
         return;
       }
-      const batch = live.startBatch(`${model?.label ?? current.type} on “${albumName}”`, images.length);
+      const total = images.length * plan.choices.length;
+      const label = plan.choices.map((c) => choiceLabel(models, c)).join(" + ");
+      const batch = live.startBatch(`${label} on “${albumName}”`, total);
+      const apiBatch = newBatch(total);
+      const work = images.flatMap((image) => jobBodies(image.id, plan, apiBatch).map((body) => ({ image, body })));
       const jobIds: string[] = [];
       const refused: string[] = [];
       let next = 0;
       const worker = async () => {
-        while (next < images.length) {
-          const image = images[next++];
+        while (next < work.length) {
+          const { image, body } = work[next++];
           try {
-            const job = await client.post<Job>(
-              "/api/jobs",
-              { image_id: image.id, type: current.type, options: current.options },
-              { "Idempotency-Key": newIdempotencyKey() },
-            );
+            const job = await client.post<Job>("/api/jobs", body, { "Idempotency-Key": newIdempotencyKey() });
             jobIds.push(job.id);
             live.updateBatch(batch, { jobIds: [...jobIds] });
             live.track([job]);
@@ -59,7 +59,7 @@ export function ApplyToAlbum({ albumId, albumName, onClose }: { albumId: string;
           }
         }
       };
-      await Promise.all(Array.from({ length: Math.min(PARALLEL, images.length) }, worker));
+      await Promise.all(Array.from({ length: Math.min(PARALLEL, work.length) }, worker));
       live.updateBatch(batch, { submitting: false });
       onClose();
     } catch (e) {
@@ -73,12 +73,10 @@ export function ApplyToAlbum({ albumId, albumName, onClose }: { albumId: string;
     <section className="panel apply" aria-label="Apply to whole album">
       <h2>Enhance every image in “{albumName}”</h2>
       {error && <p className="error" role="alert">{error}</p>}
-      {models && current && (
-        <TypeSelect models={models} value={current} onChange={setChoice} disabled={busy} />
-      )}
+      {models && <RunPlanFields models={models} state={runPlan} disabled={busy} />}
       {message && <p className="error" role="alert">{message}</p>}
       <div className="actions">
-        <button type="button" className="btn btn-primary" onClick={run} disabled={busy || !model?.available}>
+        <button type="button" className="btn btn-primary" onClick={run} disabled={busy || !runnable}>
           {busy ? "Starting…" : "Run on whole album"}
         </button>
         <button type="button" className="btn" onClick={onClose} disabled={busy}>

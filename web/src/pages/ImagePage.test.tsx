@@ -95,3 +95,43 @@ describe("ImagePage compare", () => {
     expect(panes[1].scrollTop).toBe(120);
   });
 });
+
+describe("ImagePage several types at once", () => {
+  it("runs several types (or option sets) in one action: one POST each, own keys, one shared batch, chosen format", async () => {
+    let n = 0;
+    const { calls } = renderPage((url, init) => {
+      if (url === "/api/jobs?image_id=img-1") return json(200, { items: [], next_cursor: null });
+      if (url === "/api/jobs" && init.method === "POST") {
+        const body = JSON.parse(String(init.body));
+        return json(202, job(`new-${++n}`, body.type, body.options, "x", { status: "queued", progress: 0 }));
+      }
+      return undefined;
+    });
+    await userEvent.selectOptions(await screen.findByLabelText("Select type"), "sr");
+    await userEvent.selectOptions(screen.getByLabelText("Scale"), "2");
+    await userEvent.click(screen.getByRole("button", { name: "Add another type to this run" }));
+    expect(screen.getByRole("button", { name: "Add another type to this run" })).toBeDisabled();
+    await userEvent.selectOptions(screen.getByLabelText("Scale"), "4");
+    await userEvent.click(screen.getByRole("button", { name: "Add another type to this run" }));
+    await userEvent.selectOptions(screen.getByLabelText("Select type"), "none");
+    expect(within(screen.getByRole("list", { name: "Types in this run" })).getAllByRole("listitem").map((li) => li.textContent)).toEqual([
+      "SR, Scale ×2Remove",
+      "SR, Scale ×4Remove",
+      "and None (selected above)",
+    ]);
+    await userEvent.selectOptions(screen.getByLabelText("Result format"), "webp");
+    fireEvent.change(screen.getByLabelText(/Quality/), { target: { value: "70" } });
+    await userEvent.click(screen.getByRole("button", { name: "Run 3 types" }));
+
+    await waitFor(() => expect(calls.filter((c) => c.url === "/api/jobs" && c.method === "POST")).toHaveLength(3));
+    const posts = calls.filter((c) => c.url === "/api/jobs" && c.method === "POST");
+    const bodies = posts.map((p) => p.body as { type: string; options: object; output: object; batch: { id: string; size: number } });
+    expect(bodies.map((b) => [b.type, b.options])).toEqual([["sr", { scale: 2 }], ["sr", { scale: 4 }], ["none", {}]]);
+    expect(bodies.every((b) => JSON.stringify(b.output) === JSON.stringify({ format: "webp", quality: 70 }))).toBe(true);
+    expect(new Set(bodies.map((b) => b.batch.id)).size).toBe(1);
+    expect(bodies[0].batch.size).toBe(3);
+    expect(new Set(posts.map((p) => p.headers["Idempotency-Key"])).size).toBe(3);
+    expect(await screen.findByRole("button", { name: "Run" })).toBeEnabled();
+    expect(within(screen.getByRole("table")).getAllByRole("button", { name: /Cancel/ })).toHaveLength(3);
+  });
+});

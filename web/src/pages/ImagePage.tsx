@@ -6,7 +6,7 @@ import { errorText, formatEta, isTerminal, type ImageItem, type Job, type Model,
 import { AuthImage } from "../components/AuthImage";
 import { Compare } from "../components/Compare";
 import { formatTime, JobHistory } from "../components/JobHistory";
-import { initialChoice, TypeSelect, type Choice } from "../components/TypeSelect";
+import { jobBodies, newBatch, RunPlanFields, useRunPlan } from "../components/RunPlan";
 import { formatBytes } from "../components/Uploads";
 import { useThrottledText } from "../useThrottledText";
 import { Link, navigate, useSearchParams } from "../router";
@@ -31,7 +31,6 @@ export function ImagePage({ imageId }: { imageId: string }) {
   const params = useSearchParams();
   const [image, setImage] = useState<ImageItem | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
-  const [choice, setChoice] = useState<Choice | null>(null);
   const [running, setRunning] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
   const [history, setHistory] = useState<{ loading: boolean; error: string | null; attempt: number }>({
@@ -79,8 +78,9 @@ export function ImagePage({ imageId }: { imageId: string }) {
     return () => abort.abort();
   }, [client, imageId, track, historyAttempt]);
 
-  const current = choice ?? (models ? initialChoice(models) : null);
-  const selectedModel = models?.find((m) => m.type === current?.type);
+  const runPlan = useRunPlan(models);
+  const { plan } = runPlan;
+  const runnable = plan.choices.length > 0 && plan.choices.every((c) => models?.find((m) => m.type === c.type)?.available);
   const active = jobs.find((j) => !isTerminal(j.status));
   const requested = params.get("job");
   const progressText = active
@@ -104,7 +104,7 @@ export function ImagePage({ imageId }: { imageId: string }) {
   }, [jobs, imageId]);
 
   const run = async () => {
-    if (!current) return;
+    if (!plan.choices.length) return;
     setRunning(true);
     setActionError(null);
     // Asking while the person clicks is what browsers allow; the answer only decides the extra notification.
@@ -112,13 +112,16 @@ export function ImagePage({ imageId }: { imageId: string }) {
       void Notification.requestPermission().catch(() => undefined);
     }
     try {
-      const job = await client.post<Job>(
-        "/api/jobs",
-        { image_id: imageId, type: current.type, options: current.options },
-        { "Idempotency-Key": newIdempotencyKey() },
-      );
-      followed.current = job.id;
-      live.track([job]);
+      // One job per type, each with its own key; several share one batch.
+      const bodies = jobBodies(imageId, plan, newBatch(plan.choices.length));
+      let first: Job | null = null;
+      for (const body of bodies) {
+        const job = await client.post<Job>("/api/jobs", body, { "Idempotency-Key": newIdempotencyKey() });
+        first ??= job;
+        live.track([job]);
+      }
+      followed.current = first?.id ?? null;
+      runPlan.setAdded([]);
     } catch (e) {
       setActionError((e as Error).message);
     } finally {
@@ -139,10 +142,10 @@ export function ImagePage({ imageId }: { imageId: string }) {
     }
   };
 
-  const save = async (path: string, filename: string) => {
+  const save = async (path: string, filename: string, stem = false) => {
     setActionError(null);
     try {
-      await download(client, path, filename);
+      await download(client, path, filename, stem);
     } catch (e) {
       setActionError((e as Error).message);
     }
@@ -210,8 +213,8 @@ export function ImagePage({ imageId }: { imageId: string }) {
           <section className="panel" aria-label="Enhance">
             <h2>Enhance</h2>
             {modelsError && <p className="error" role="alert">{modelsError}</p>}
-            {models && current ? (
-              <TypeSelect models={models} value={current} onChange={setChoice} disabled={running} />
+            {models && runPlan.current ? (
+              <RunPlanFields models={models} state={runPlan} disabled={running} />
             ) : (
               !modelsError && <span className="spinner" role="status" aria-label="Loading types" />
             )}
@@ -219,9 +222,9 @@ export function ImagePage({ imageId }: { imageId: string }) {
               type="button"
               className="btn btn-primary btn-wide"
               onClick={run}
-              disabled={running || !selectedModel?.available}
+              disabled={running || !runnable}
             >
-              {running ? "Starting…" : "Run"}
+              {running ? "Starting…" : plan.choices.length > 1 ? `Run ${plan.choices.length} types` : "Run"}
             </button>
             <p className="visually-hidden" role="status">
               {announced}
@@ -264,7 +267,7 @@ export function ImagePage({ imageId }: { imageId: string }) {
                 className="btn btn-primary"
                 disabled={!viewing}
                 onClick={() =>
-                  viewing && save(`/api/jobs/${viewing.id}/result`, `${baseName(name)}-${viewing.type}.png`)
+                  viewing && save(`/api/jobs/${viewing.id}/result`, `${baseName(name)}_${viewing.type}`, true)
                 }
               >
                 Download result
