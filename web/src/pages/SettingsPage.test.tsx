@@ -73,4 +73,45 @@ describe("SettingsPage", () => {
       { preferences: { notifications: true } },
     ]);
   });
+
+  it("turns the e-mail preference on, and shows it unavailable with the reason without SMTP", async () => {
+    vi.stubGlobal("Notification", { permission: "granted", requestPermission: vi.fn() });
+    storeTokens();
+    let smtp = true;
+    const me = () => ({ ...USER, preferences: { notifications: true, notify_email: false }, capabilities: { notify_email: smtp } });
+    const fake = scriptedFetch((url, init) => {
+      if (url !== "/api/auth/me") return undefined;
+      if ((init.method ?? "GET") === "GET") return json(200, me());
+      const body = JSON.parse(String(init.body));
+      if (!smtp) return json(422, { error: { code: "email_unavailable", message: "E-mail is not set up on this server." } });
+      return json(200, { ...me(), preferences: { notifications: true, ...body.preferences } });
+    });
+    function WhenSignedIn() {
+      return useSession().user ? <SettingsPage /> : null;
+    }
+    const { unmount } = render(
+      <SessionProvider client={new ApiClient(window.localStorage, fake.fetch)}>
+        <WhenSignedIn />
+      </SessionProvider>,
+    );
+    const box = await screen.findByRole("checkbox", { name: "E-mail me when my images are ready" });
+    expect(box).not.toBeChecked();
+    expect(box).toBeEnabled();
+    await userEvent.click(box);
+    expect(await screen.findByText("You will get an e-mail when your images are ready.")).toBeInTheDocument();
+    expect(box).toBeChecked();
+    expect(fake.calls.find((c) => c.method === "PATCH")?.body).toEqual({ preferences: { notify_email: true } });
+    unmount();
+
+    smtp = false;
+    render(
+      <SessionProvider client={new ApiClient(window.localStorage, fake.fetch)}>
+        <WhenSignedIn />
+      </SessionProvider>,
+    );
+    const off = await screen.findByRole("checkbox", { name: "E-mail me when my images are ready" });
+    expect(off).toBeDisabled();
+    expect(off).not.toBeChecked();
+    expect(off).toHaveAccessibleDescription("Unavailable: this server has no e-mail (SMTP) set up.");
+  });
 });

@@ -40,6 +40,8 @@ export function SettingsPage() {
     typeof Notification === "undefined" ? "unsupported" : Notification.permission,
   );
   const notify = user?.preferences?.notifications !== false;
+  const notifyEmail = user?.preferences?.notify_email === true;
+  const emailAvailable = user?.capabilities?.notify_email !== false;
   useTitle("Settings");
 
   const profile = useForm(async () => {
@@ -57,6 +59,11 @@ export function SettingsPage() {
     setUser({ ...updated, preferences: { ...updated.preferences, notifications: !notify } });
     if (!notify && permission === "default") setPermission(await Notification.requestPermission());
     return !notify ? "You will be notified when an enhancement finishes." : "Browser notifications are off.";
+  });
+  const emailPref = useForm(async () => {
+    const updated = await client.patch<User>("/api/auth/me", { preferences: { notify_email: !notifyEmail } });
+    setUser({ ...user, ...updated, preferences: { ...updated.preferences, notify_email: !notifyEmail } } as User);
+    return !notifyEmail ? "You will get an e-mail when your images are ready." : "E-mails are off.";
   });
 
   return (
@@ -118,6 +125,27 @@ export function SettingsPage() {
           <label htmlFor="settings-notifications">Show a browser notification when an enhancement finishes</label>
         </div>
         <Message message={prefs.message} />
+        <div className="field field-check">
+          <input
+            id="settings-notify-email"
+            type="checkbox"
+            checked={emailAvailable && notifyEmail}
+            disabled={!emailAvailable || emailPref.busy}
+            aria-describedby={emailAvailable ? "settings-notify-email-hint" : "settings-notify-email-why"}
+            onChange={() => void emailPref.submit()}
+          />
+          <label htmlFor="settings-notify-email">E-mail me when my images are ready</label>
+        </div>
+        {emailAvailable ? (
+          <p id="settings-notify-email-hint" className="hint">
+            Only when you have no Renovo page open; one e-mail for a whole album.
+          </p>
+        ) : (
+          <p id="settings-notify-email-why" className="hint">
+            Unavailable: this server has no e-mail (SMTP) set up.
+          </p>
+        )}
+        <Message message={emailPref.message} />
         {permission === "unsupported" ? (
           <p className="hint">This browser does not support notifications; you will still see a message in the page.</p>
         ) : permission === "denied" ? (
