@@ -135,3 +135,44 @@ describe("ImagePage several types at once", () => {
     expect(within(screen.getByRole("table")).getAllByRole("button", { name: /Cancel/ })).toHaveLength(3);
   });
 });
+
+describe("ImagePage organise", () => {
+  it("moves the image to another album chosen from a list", async () => {
+    const { calls } = renderPage((url, init) => {
+      if (url === "/api/jobs?image_id=img-1") return json(200, { items: [], next_cursor: null });
+      if (url === "/api/images/img-1" && init.method === "PATCH") return json(200, { ...IMAGE, album_id: "a2" });
+      return undefined;
+    });
+    await screen.findByRole("heading", { name: "old photo.jpg" });
+    const select = screen.getByRole("combobox", { name: "Move to album" });
+    await waitFor(() => expect(within(select).getAllByRole("option").map((o) => o.textContent)).toEqual(["Choose an album…", "Family"]));
+    expect(screen.getByRole("button", { name: "Move" })).toBeDisabled();
+    await userEvent.selectOptions(select, "a2");
+    await userEvent.click(screen.getByRole("button", { name: "Move" }));
+    expect(await screen.findByText("Moved to “Family”")).toBeInTheDocument();
+    expect(calls.find((c) => c.method === "PATCH")?.body).toEqual({ album_id: "a2" });
+    expect(screen.getByRole("link", { name: "← Family" })).toHaveAttribute("href", "/albums/a2");
+  });
+
+  it("deletes only after a confirmation, by keyboard, then goes back to the album", async () => {
+    const { calls } = renderPage((url, init) => {
+      if (url === "/api/jobs?image_id=img-1") return json(200, { items: [], next_cursor: null });
+      if (url === "/api/images/img-1" && init.method === "DELETE") return new Response(null, { status: 204 });
+      return undefined;
+    });
+    await screen.findByRole("heading", { name: "old photo.jpg" });
+    const ask = screen.getByRole("button", { name: "Delete image…" });
+    ask.focus();
+    await userEvent.keyboard("{Enter}");
+    expect(calls.some((c) => c.method === "DELETE")).toBe(false);
+    const confirm = screen.getByRole("group", { name: /Delete “old photo.jpg” and all its results/ });
+    await userEvent.click(within(confirm).getByRole("button", { name: "Keep it" }));
+    expect(calls.some((c) => c.method === "DELETE")).toBe(false);
+
+    await userEvent.click(screen.getByRole("button", { name: "Delete image…" }));
+    expect(screen.getByRole("button", { name: "Delete for good" })).toHaveFocus();
+    await userEvent.keyboard("{Enter}");
+    await waitFor(() => expect(window.location.pathname).toBe("/albums/a1"));
+    expect(calls.filter((c) => c.method === "DELETE").map((c) => c.url)).toEqual(["/api/images/img-1"]);
+  });
+});

@@ -11,6 +11,7 @@ import { formatBytes } from "../components/Uploads";
 import { useThrottledText } from "../useThrottledText";
 import { Link, navigate, useSearchParams } from "../router";
 import { useAlbums } from "../state/albums";
+import { useGalleryCache } from "../state/gallery";
 import { useImageJobs, useLive } from "../state/live";
 import { describeOptions, useModels } from "../state/models";
 import { useSession } from "../state/session";
@@ -25,7 +26,11 @@ export function resultLabel(model: Model | undefined, job: Job): string {
 export function ImagePage({ imageId }: { imageId: string }) {
   const { client, user } = useSession();
   const live = useLive();
-  const { albums } = useAlbums();
+  const { albums, reload: reloadAlbums } = useAlbums();
+  const gallery = useGalleryCache();
+  const [moveTo, setMoveTo] = useState("");
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [managing, setManaging] = useState(false);
   const { models, error: modelsError } = useModels(client);
   const jobs = useImageJobs(imageId);
   const params = useSearchParams();
@@ -148,6 +153,40 @@ export function ImagePage({ imageId }: { imageId: string }) {
       await download(client, path, filename, stem);
     } catch (e) {
       setActionError((e as Error).message);
+    }
+  };
+
+  const move = async () => {
+    const target = albums?.find((a) => a.id === moveTo);
+    if (!target) return;
+    setManaging(true);
+    setActionError(null);
+    try {
+      const updated = await client.patch<ImageItem>(`/api/images/${imageId}`, { album_id: target.id });
+      setImage(updated);
+      gallery.moved(updated);
+      setMoveTo("");
+      void reloadAlbums();
+      live.toast({ kind: "info", title: `Moved to “${target.name}”` });
+    } catch (e) {
+      setActionError((e as Error).message);
+    } finally {
+      setManaging(false);
+    }
+  };
+
+  const remove = async () => {
+    setManaging(true);
+    setActionError(null);
+    try {
+      await client.delete(`/api/images/${imageId}`);
+      gallery.removed(imageId);
+      void reloadAlbums();
+      live.toast({ kind: "info", title: `Deleted “${image?.filename ?? "the image"}”` });
+      navigate(image?.album_id ? `/albums/${image.album_id}` : "/", { replace: true });
+    } catch (e) {
+      setActionError((e as Error).message);
+      setManaging(false);
     }
   };
 
@@ -277,6 +316,45 @@ export function ImagePage({ imageId }: { imageId: string }) {
               </button>
             </div>
             {!viewing && <p className="hint">Run an enhancement to get a result.</p>}
+          </section>
+          <section className="panel" aria-labelledby="manage-title">
+            <h2 id="manage-title">Organise</h2>
+            <div className="field">
+              <label htmlFor="image-move">Move to album</label>
+              <select id="image-move" value={moveTo} disabled={managing} onChange={(e) => setMoveTo(e.target.value)}>
+                <option value="">Choose an album…</option>
+                {albums
+                  ?.filter((a) => a.id !== image?.album_id)
+                  .map((a) => (
+                    <option key={a.id} value={a.id}>
+                      {a.name}
+                    </option>
+                  ))}
+              </select>
+            </div>
+            <div className="actions">
+              <button type="button" className="btn" disabled={!moveTo || managing} onClick={move}>
+                Move
+              </button>
+              {!confirmDelete && (
+                <button type="button" className="btn btn-danger" disabled={managing} onClick={() => setConfirmDelete(true)}>
+                  Delete image…
+                </button>
+              )}
+            </div>
+            {confirmDelete && (
+              <div className="confirm" role="group" aria-labelledby="delete-question">
+                <p id="delete-question">Delete “{name}” and all its results? This cannot be undone.</p>
+                <div className="actions">
+                  <button type="button" className="btn btn-danger" disabled={managing} onClick={remove} autoFocus>
+                    Delete for good
+                  </button>
+                  <button type="button" className="btn" disabled={managing} onClick={() => setConfirmDelete(false)}>
+                    Keep it
+                  </button>
+                </div>
+              </div>
+            )}
           </section>
         </aside>
       </div>

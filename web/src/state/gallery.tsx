@@ -31,6 +31,22 @@ export class GalleryCache {
     }
   }
 
+  /** A deleted image leaves every gallery; a moved one leaves its old album's and joins its new one's. */
+  removed(id: string): void {
+    for (const [key, state] of this.states) {
+      if (state.images.some((i) => i.id === id)) this.states.set(key, { ...state, images: state.images.filter((i) => i.id !== id) });
+    }
+  }
+
+  moved(image: ImageItem): void {
+    for (const [key, state] of this.states) {
+      if (key === "all") this.states.set(key, { ...state, images: state.images.map((i) => (i.id === image.id ? image : i)) });
+      else if (key !== image.album_id) this.states.set(key, { ...state, images: state.images.filter((i) => i.id !== image.id) });
+      // The new album's list is loaded again when opened, in its own order.
+      else this.states.delete(key);
+    }
+  }
+
   forget(key: string): void {
     this.states.delete(key);
   }
