@@ -76,10 +76,10 @@ describe("ApplyToAlbum", () => {
     const onClose = vi.fn();
     render(<Harness client={new ApiClient(window.localStorage, fetch)} onClose={onClose} />);
     await userEvent.selectOptions(await screen.findByLabelText("Select type"), "sr");
-    await userEvent.click(screen.getByRole("button", { name: "Add another type to this run" }));
-    await userEvent.selectOptions(screen.getByLabelText("Select type"), "none");
     await userEvent.selectOptions(screen.getByLabelText("Result format"), "jpeg");
     await userEvent.click(screen.getByLabelText(/Flatten transparency/));
+    await userEvent.click(screen.getByRole("button", { name: "Add another type to this run" }));
+    await userEvent.selectOptions(screen.getByLabelText("Select type"), "none");
     await userEvent.click(screen.getByRole("button", { name: "Run on whole album" }));
     await waitFor(() => expect(onClose).toHaveBeenCalled());
 
@@ -88,7 +88,7 @@ describe("ApplyToAlbum", () => {
     expect(new Set(bodies.map((b) => JSON.stringify(b.batch))).size).toBe(1);
     expect((bodies[0].batch as { size: number }).size).toBe(4);
     expect(bodies.every((b) => JSON.stringify(b.output) === JSON.stringify({ format: "jpeg", quality: 90, flatten: true }))).toBe(true);
-    expect(screen.getByRole("region", { name: /Album progress: SR, Scale ×4 \+ None on “Holidays”/ })).toHaveTextContent("0 of 4 done");
+    expect(screen.getByRole("region", { name: /Album progress: SR, Scale ×4, JPEG q90 \+ None, JPEG q90 on “Holidays”/ })).toHaveTextContent("0 of 4 done");
   });
 
   it("says so when the album is empty and when the list cannot be read", async () => {

@@ -5,9 +5,14 @@ import type { Model, OutputChoice, OutputFormat } from "../api/types";
 import { describeOptions } from "../state/models";
 import { initialChoice, TypeSelect, type Choice } from "./TypeSelect";
 
+/** One job of a run: a type, its options and the result's format (one type may run with several of these). */
+export interface RunItem extends Choice {
+  output: OutputChoice;
+}
+
 export interface RunPlan {
-  /** Every type and option set to run, in order, without duplicates. */
-  choices: Choice[];
+  /** Every type, option set and format to run, in order, without duplicates. */
+  choices: RunItem[];
   output: OutputChoice;
 }
 
@@ -18,24 +23,38 @@ const FORMATS: { value: OutputFormat; label: string }[] = [
   { value: "jpeg", label: "JPEG" },
 ];
 
-export function choiceLabel(models: Model[], choice: Choice): string {
-  const model = models.find((m) => m.type === choice.type);
-  const options = describeOptions(model, choice.options);
-  return [model?.label ?? choice.type, options === "—" ? "" : options].filter(Boolean).join(", ");
+export function formatLabel(output: OutputChoice | null | undefined): string {
+  if (!output || output.format === "auto") return "";
+  const name = output.format === "jpeg" ? "JPEG" : output.format === "webp" ? "WebP" : "PNG";
+  return output.format === "png" ? name : `${name} q${output.quality ?? 90}`;
 }
 
-const same = (a: Choice, b: Choice) => a.type === b.type && JSON.stringify(a.options) === JSON.stringify(b.options);
+export function choiceLabel(models: Model[], choice: Choice & { output?: OutputChoice }): string {
+  const model = models.find((m) => m.type === choice.type);
+  const options = describeOptions(model, choice.options);
+  return [model?.label ?? choice.type, options === "—" ? "" : options, formatLabel(choice.output)].filter(Boolean).join(", ");
+}
+
+/** What the server is asked for: quality only where the format has one, flatten only for JPEG. */
+function outputBody(output: OutputChoice): OutputChoice {
+  const body: OutputChoice = { format: output.format };
+  if (output.format === "jpeg" || output.format === "webp") body.quality = output.quality ?? 90;
+  if (output.format === "jpeg" && output.flatten) body.flatten = true;
+  return body;
+}
+
+const same = (a: RunItem, b: RunItem) =>
+  a.type === b.type &&
+  JSON.stringify(a.options) === JSON.stringify(b.options) &&
+  JSON.stringify(outputBody(a.output)) === JSON.stringify(outputBody(b.output));
 
 /** The body of one POST /api/jobs per choice; several share a batch {id, size}. */
 export function jobBodies(imageId: string, plan: RunPlan, batch?: { id: string; size: number }) {
-  const output: OutputChoice = { format: plan.output.format };
-  if (plan.output.format === "jpeg" || plan.output.format === "webp") output.quality = plan.output.quality ?? 90;
-  if (plan.output.format === "jpeg" && plan.output.flatten) output.flatten = true;
   return plan.choices.map((c) => ({
     image_id: imageId,
     type: c.type,
     options: c.options,
-    output,
+    output: outputBody(c.output),
     ...(batch ? { batch } : {}),
   }));
 }
@@ -46,9 +65,10 @@ export function newBatch(size: number): { id: string; size: number } | undefined
 
 export function useRunPlan(models: Model[] | null) {
   const [choice, setChoice] = useState<Choice | null>(null);
-  const [added, setAdded] = useState<Choice[]>([]);
+  const [added, setAdded] = useState<RunItem[]>([]);
   const [output, setOutput] = useState<OutputChoice>({ format: "auto", quality: 90 });
-  const current = choice ?? (models ? initialChoice(models) : null);
+  const selected = choice ?? (models ? initialChoice(models) : null);
+  const current: RunItem | null = selected ? { ...selected, output } : null;
   const choices = [...added];
   if (current && !choices.some((c) => same(c, current))) choices.push(current);
   const plan: RunPlan = { choices, output };
@@ -72,14 +92,7 @@ export function RunPlanFields({
   return (
     <div className="run-plan">
       <TypeSelect models={models} value={current} onChange={setChoice} disabled={disabled} />
-      <button
-        type="button"
-        className="btn btn-small"
-        disabled={disabled || alreadyAdded || !currentModel?.available}
-        onClick={() => setAdded([...added, current])}
-      >
-        Add another type to this run
-      </button>
+
       {added.length > 0 && (
         <ul className="run-list" aria-label="Types in this run">
           {added.map((c, index) => (
@@ -96,7 +109,7 @@ export function RunPlanFields({
               </button>
             </li>
           ))}
-          {!alreadyAdded && <li className="hint">and {choiceLabel(models, current)} (selected above)</li>}
+          {!alreadyAdded && <li className="hint">and {choiceLabel(models, current)} (selected here)</li>}
         </ul>
       )}
       <div className="field">
@@ -140,6 +153,14 @@ export function RunPlanFields({
           <label htmlFor={`${id}-flatten`}>Flatten transparency onto white (JPEG has none)</label>
         </div>
       )}
+      <button
+        type="button"
+        className="btn btn-small"
+        disabled={disabled || alreadyAdded || !currentModel?.available}
+        onClick={() => setAdded([...added, current])}
+      >
+        Add another type to this run
+      </button>
     </div>
   );
 }

@@ -108,6 +108,8 @@ describe("ImagePage several types at once", () => {
       return undefined;
     });
     await userEvent.selectOptions(await screen.findByLabelText("Select type"), "sr");
+    await userEvent.selectOptions(screen.getByLabelText("Result format"), "webp");
+    fireEvent.change(screen.getByLabelText(/Quality/), { target: { value: "70" } });
     await userEvent.selectOptions(screen.getByLabelText("Scale"), "2");
     await userEvent.click(screen.getByRole("button", { name: "Add another type to this run" }));
     expect(screen.getByRole("button", { name: "Add another type to this run" })).toBeDisabled();
@@ -115,12 +117,10 @@ describe("ImagePage several types at once", () => {
     await userEvent.click(screen.getByRole("button", { name: "Add another type to this run" }));
     await userEvent.selectOptions(screen.getByLabelText("Select type"), "none");
     expect(within(screen.getByRole("list", { name: "Types in this run" })).getAllByRole("listitem").map((li) => li.textContent)).toEqual([
-      "SR, Scale ×2Remove",
-      "SR, Scale ×4Remove",
-      "and None (selected above)",
+      "SR, Scale ×2, WebP q70Remove",
+      "SR, Scale ×4, WebP q70Remove",
+      "and None, WebP q70 (selected here)",
     ]);
-    await userEvent.selectOptions(screen.getByLabelText("Result format"), "webp");
-    fireEvent.change(screen.getByLabelText(/Quality/), { target: { value: "70" } });
     await userEvent.click(screen.getByRole("button", { name: "Run 3 types" }));
 
     await waitFor(() => expect(calls.filter((c) => c.url === "/api/jobs" && c.method === "POST")).toHaveLength(3));
@@ -174,5 +174,33 @@ describe("ImagePage organise", () => {
     await userEvent.keyboard("{Enter}");
     await waitFor(() => expect(window.location.pathname).toBe("/albums/a1"));
     expect(calls.filter((c) => c.method === "DELETE").map((c) => c.url)).toEqual(["/api/images/img-1"]);
+  });
+});
+
+describe("ImagePage one type in several formats", () => {
+  it("runs the same type once per format, and the compare menus tell the results apart", async () => {
+    let n = 0;
+    const { calls } = renderPage((url, init) => {
+      if (url === "/api/jobs?image_id=img-1") return json(200, { items: [], next_cursor: null });
+      if (url === "/api/jobs" && init.method === "POST") {
+        const body = JSON.parse(String(init.body));
+        return json(202, job(`new-${++n}`, body.type, body.options, "none", { output: body.output }));
+      }
+      return undefined;
+    });
+    await userEvent.selectOptions(await screen.findByLabelText("Select type"), "none");
+    await userEvent.selectOptions(screen.getByLabelText("Result format"), "png");
+    await userEvent.click(screen.getByRole("button", { name: "Add another type to this run" }));
+    await userEvent.selectOptions(screen.getByLabelText("Result format"), "jpeg");
+    await userEvent.click(screen.getByRole("button", { name: "Run 2 types" }));
+    await waitFor(() => expect(calls.filter((c) => c.url === "/api/jobs" && c.method === "POST")).toHaveLength(2));
+    const compare = await screen.findByRole("region", { name: "Compare before and after" });
+    await waitFor(() =>
+      expect(within(within(compare).getByLabelText("Left")).getAllByRole("option").map((o) => o.textContent)).toEqual([
+        "Original",
+        "None, PNG · none",
+        "None, JPEG q90 · none",
+      ]),
+    );
   });
 });

@@ -6,7 +6,7 @@ import { errorText, formatEta, isTerminal, type ImageItem, type Job, type Model,
 import { AuthImage } from "../components/AuthImage";
 import { Compare } from "../components/Compare";
 import { formatTime, JobHistory } from "../components/JobHistory";
-import { jobBodies, newBatch, RunPlanFields, useRunPlan } from "../components/RunPlan";
+import { formatLabel, jobBodies, newBatch, RunPlanFields, useRunPlan } from "../components/RunPlan";
 import { formatBytes } from "../components/Uploads";
 import { useThrottledText } from "../useThrottledText";
 import { Link, navigate, useSearchParams } from "../router";
@@ -20,7 +20,7 @@ import { useTitle } from "../useTitle";
 /** A result's name in the compare menus: type, options and engine. */
 export function resultLabel(model: Model | undefined, job: Job): string {
   const options = describeOptions(model, job.options);
-  return [model?.label ?? job.type, options === "—" ? "" : options].filter(Boolean).join(", ") + (job.engine ? ` · ${job.engine}` : "");
+  return [model?.label ?? job.type, options === "—" ? "" : options, formatLabel(job.output)].filter(Boolean).join(", ") + (job.engine ? ` · ${job.engine}` : "");
 }
 
 export function ImagePage({ imageId }: { imageId: string }) {
