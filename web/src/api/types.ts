@@ -33,6 +33,8 @@ export interface ImageItem {
   content_type: string;
   size_bytes: number;
   created_at: string;
+  /** When the photo was taken (EXIF DateTimeOriginal), where the albums service knows it. */
+  taken_at?: string | null;
 }
 
 export interface Page<T> {

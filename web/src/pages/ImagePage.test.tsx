@@ -204,3 +204,17 @@ describe("ImagePage one type in several formats", () => {
     );
   });
 });
+
+describe("ImagePage photo date", () => {
+  it("shows when the photo was taken where the API knows it, and nothing otherwise", async () => {
+    renderPage((url) => {
+      if (url === "/api/jobs?image_id=img-1") return json(200, { items: [], next_cursor: null });
+      if (url === "/api/images/img-1") return json(200, { ...IMAGE, taken_at: "1987-07-14T16:20:00" });
+      return undefined;
+    });
+    await screen.findByRole("heading", { name: "old photo.jpg" });
+    const time = await screen.findByText((_, el) => el?.tagName === "TIME" && el.getAttribute("datetime") === "1987-07-14T16:20:00");
+    expect(time).toHaveTextContent(/1987/);
+    expect(time.parentElement).toHaveTextContent(/taken/);
+  });
+});

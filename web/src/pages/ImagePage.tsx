@@ -227,6 +227,12 @@ export function ImagePage({ imageId }: { imageId: string }) {
         {image && (
           <p className="meta">
             {image.width} × {image.height} px · {formatBytes(image.size_bytes)}
+            {image.taken_at && (
+              <>
+                {" · taken "}
+                <time dateTime={image.taken_at}>{formatTime(image.taken_at)}</time>
+              </>
+            )}
           </p>
         )}
       </header>
