@@ -120,7 +120,7 @@ test("sign up, album, upload by drop zone, run, compare, download", async ({ pag
   await expect(slider).toHaveValue("52");
   await shot(page, "desktop-compare-slider");
   await compare.getByRole("button", { name: "Side by side" }).click();
-  await expect(compare.getByText("Original", { exact: true, selector: "figcaption" })).toBeVisible();
+  await expect(compare.getByRole("figure", { name: "Original" })).toBeVisible();
   await expect(compare.getByRole("img", { name: /Original/ })).toBeVisible();
   await shot(page, "desktop-compare-side");
 
@@ -142,6 +142,47 @@ test("sign up, album, upload by drop zone, run, compare, download", async ({ pag
     page.getByRole("button", { name: "Download original" }).click(),
   ]);
   expect(original.suggestedFilename()).toBe("portrait.png");
+
+  // Several at once: one type as PNG and as WebP in one action, then compare those two results at actual size.
+  const enhance = page.getByRole("region", { name: "Enhance" });
+  await enhance.getByLabel("Select type").selectOption({ label: "None" });
+  await enhance.getByLabel("Result format").selectOption("png");
+  await enhance.getByRole("button", { name: "Add another type to this run" }).click();
+  await enhance.getByLabel("Result format").selectOption("webp");
+  await expect(enhance.getByRole("list", { name: "Types in this run" })).toContainText("None, PNG");
+  await expect(enhance.getByRole("list", { name: "Types in this run" })).toContainText("None, WebP q90");
+  await shot(page, "desktop-several-types");
+  await enhance.getByRole("button", { name: "Run 2 types" }).click();
+  await expect(history.getByText("Done")).toHaveCount(3, { timeout: 60_000 });
+  await expect(page).toHaveURL(/\?job=/);
+  const two = page.getByRole("region", { name: "Compare before and after" });
+  const left = two.getByLabel("Left");
+  const right = two.getByLabel("Right");
+  await expect(left.locator("option")).toHaveCount(4);
+  const labels = await left.locator("option").allTextContents();
+  const png = labels.find((l) => l.startsWith("None, PNG"))!;
+  const webp = labels.find((l) => l.startsWith("None, WebP"))!;
+  expect(png && webp).toBeTruthy();
+  await left.selectOption({ label: png });
+  await right.selectOption({ label: webp });
+  await expect(two.getByRole("img", { name: `portrait.png, ${png}` })).toBeVisible();
+  await expect(two.getByRole("img", { name: `portrait.png, ${webp}` })).toBeVisible();
+  await shot(page, "desktop-compare-two-results");
+  await two.getByRole("button", { name: "Side by side" }).click();
+  await two.getByRole("button", { name: "Actual size (100 %)" }).click();
+  const panes = two.getByRole("region", { name: /at actual size/ });
+  await expect(panes).toHaveCount(2);
+  await expect(two.getByRole("img", { name: `portrait.png, ${webp}` })).toBeVisible();
+  // Panning one side pans the other.
+  await panes.nth(0).evaluate((el) => {
+    el.scrollLeft = 20;
+    el.scrollTop = 10;
+    el.dispatchEvent(new Event("scroll"));
+  });
+  await expect.poll(() => panes.nth(1).evaluate((el) => [el.scrollLeft, el.scrollTop])).toEqual(
+    await panes.nth(0).evaluate((el) => [el.scrollLeft, el.scrollTop]),
+  );
+  await shot(page, "desktop-compare-actual-size");
 
   // One type for the whole album, with overall progress.
   await page.getByRole("link", { name: `← ${ALBUM}` }).click();
