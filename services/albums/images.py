@@ -11,6 +11,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 
 from PIL import Image, UnidentifiedImageError
 
@@ -71,6 +72,34 @@ class Processed:
     frame's, and so is what an enhancement works on."""
     thumbnail: bytes
     """WebP that fits in the thumbnail square."""
+    taken_at: datetime | None = None
+    """When the photo was taken, from EXIF (the camera's wall-clock time, no zone), or None."""
+
+
+_EXIF_IFD = 0x8769
+# DateTimeOriginal, DateTimeDigitized (in the Exif IFD), then the file's DateTime (in IFD0).
+_DATE_TAGS = ((_EXIF_IFD, 0x9003), (_EXIF_IFD, 0x9004), (None, 0x0132))
+
+
+def _taken_at(im: Image.Image) -> datetime | None:
+    """When the photo was taken according to its EXIF, or None (absent, blank, malformed or implausible)."""
+    try:
+        exif = im.getexif()
+        for ifd, tag in _DATE_TAGS:
+            value = (exif.get_ifd(ifd) if ifd is not None else exif).get(tag)
+            if isinstance(value, bytes):
+                value = value.decode("ascii", "replace")
+            if not isinstance(value, str):
+                continue
+            try:
+                when = datetime.strptime(value.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
+            except ValueError:
+                continue  # "0000:00:00 00:00:00", blanks and other cameras' inventions
+            if 1826 <= when.year <= 2200:  # the first photograph … far enough ahead for wrong clocks
+                return when
+    except Exception:  # a broken EXIF block does not make the picture unusable
+        return None
+    return None
 
 
 def _orientation(im: Image.Image) -> int:
@@ -134,6 +163,7 @@ def process(data: bytes, *, max_pixels: int, thumbnail_size: int = 512, quality:
                 im.draft(im.mode, (thumbnail_size, thumbnail_size))
             im.load()  # the first frame in full: truncated and corrupt files fail here
             orientation = _orientation(im)
+            taken_at = _taken_at(im)
             thumbnail = _thumbnail(im, orientation, thumbnail_size, quality)
     except Rejected:
         raise
@@ -152,7 +182,7 @@ def process(data: bytes, *, max_pixels: int, thumbnail_size: int = 512, quality:
         raise Rejected(422, "corrupt_image", f"the image could not be decoded ({_reason(exc)})") from None
     if orientation in _QUARTER_TURNS:
         width, height = height, width
-    return Processed(content_type, extension, width, height, animated, thumbnail)
+    return Processed(content_type, extension, width, height, animated, thumbnail, taken_at)
 
 
 def _reason(exc: Exception) -> str:

@@ -13,7 +13,10 @@ IMAGE = {
     "required": ["id", "album_id", "filename", "width", "height", "content_type", "size_bytes", "created_at"],
     "properties": {"id": UUID, "album_id": NULLABLE_UUID, "filename": {"type": "string"},
                    "width": {"type": "integer"}, "height": {"type": "integer"},
-                   "content_type": {"type": "string"}, "size_bytes": {"type": "integer"}, "created_at": TIMESTAMP},
+                   "content_type": {"type": "string"}, "size_bytes": {"type": "integer"}, "created_at": TIMESTAMP,
+                   "taken_at": {"type": "string", "nullable": True, "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$",
+                                "description": "when the photo was taken, from EXIF: the camera's wall-clock time "
+                                               "(no zone); null when the file does not say"}},
 }
 
 

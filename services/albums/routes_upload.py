@@ -192,6 +192,7 @@ async def _file_part(request: web.Request, batch: Batch, part: BodyPartReader) -
             size_bytes=size,
             storage_key=objects.original_key(batch.user_id, image_id, processed.extension),
             thumbnail_key=objects.thumbnail_key(batch.user_id, image_id),
+            taken_at=processed.taken_at,
         )
         # Listed before the writes, so that a failure between them still cleans up both.
         batch.stored.append(new)

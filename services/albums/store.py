@@ -22,7 +22,7 @@ ALBUM_COLUMNS = (
 )
 IMAGE_COLUMNS = (
     "id, user_id, album_id, filename, content_type, width, height, size_bytes, storage_key, thumbnail_key, "
-    "created_at"
+    "created_at, taken_at"
 )
 
 
@@ -47,6 +47,8 @@ def image_json(row: asyncpg.Record) -> dict[str, Any]:
         "content_type": row["content_type"],
         "size_bytes": row["size_bytes"],
         "created_at": row["created_at"].isoformat(),
+        # From EXIF, the camera's wall-clock time without a zone (as EXIF records it); null when unknown.
+        "taken_at": row["taken_at"].isoformat() if row["taken_at"] is not None else None,
         # The jobs service reads the original from storage by this key after checking ownership here.
         "storage_key": row["storage_key"],
     }
@@ -167,6 +169,7 @@ class NewImage:
     size_bytes: int
     storage_key: str
     thumbnail_key: str
+    taken_at: datetime | None = None
 
 
 async def insert_image(
@@ -175,10 +178,10 @@ async def insert_image(
     """Insert one image; raises asyncpg.ForeignKeyViolationError if the album is gone (or not the user's)."""
     row = await conn.fetchrow(
         "INSERT INTO albums.images (id, user_id, album_id, filename, content_type, width, height, "
-        "size_bytes, storage_key, thumbnail_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+        "size_bytes, storage_key, thumbnail_key, taken_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
         f"RETURNING {IMAGE_COLUMNS}",
         image.id, user_id, album_id, image.filename, image.content_type, image.width, image.height,
-        image.size_bytes, image.storage_key, image.thumbnail_key,
+        image.size_bytes, image.storage_key, image.thumbnail_key, image.taken_at,
     )
     assert row is not None
     return row

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 TINY = IMAGES / "edge" / "tiny_3x2.jpg"
 PNG = IMAGES / "edge" / "tiny_1x1.png"
-IMAGE_FIELDS = {"id", "album_id", "filename", "width", "height", "content_type", "size_bytes", "created_at",
+IMAGE_FIELDS = {"id", "album_id", "filename", "width", "height", "content_type", "size_bytes", "created_at", "taken_at",
                 "storage_key"}
 
 
