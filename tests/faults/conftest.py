@@ -4,15 +4,18 @@ proxies the tests can cut."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 from urllib.parse import ParseResult, urlparse
 
+import aiohttp
 import asyncpg
 import pytest
 
 from services.launcher import Platform, free_port
 from shared.settings import CommonSettings
-from tests.conftest import ADMIN_DSN, AMQP_URL, RUN_ID
+from tests.conftest import ADMIN_DSN, AMQP_URL, IMAGES, RUN_ID
+from tests.platform_fixtures import Client
 
 from .proxy import CuttableProxy
 
@@ -78,3 +81,31 @@ def fault_platform(common_settings: CommonSettings, tmp_path_factory: pytest.Tem
     from tests.conftest import delete_bus_names
 
     asyncio.run(delete_bus_names(*p.names))
+
+
+LARGE = IMAGES / "edge/large_4000x3000_smooth_noise.jpg"
+
+
+@pytest.fixture
+async def client(fault_platform: FaultPlatform) -> AsyncIterator[Client]:
+    """A signed-up user of the fault platform."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        yield await Client(session, fault_platform.url).signup()
+
+
+async def upload_photo(client: Client, path: Any = None) -> dict[str, Any]:
+    r = await client.upload(path or IMAGES / "photo/00003.png")
+    assert r.status == 201, await r.text()
+    return (await r.json())["images"][0]
+
+
+async def final_state(client: Client, job_id: str, timeout: float = 90) -> dict[str, Any]:
+    """The job once it has ended (completed, failed or cancelled)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            r = await client.request("GET", f"/api/jobs/{job_id}")
+            if r.status == 200:
+                job = await r.json()
+                if job["status"] in ("completed", "failed", "cancelled"):
+                    return job
+            await asyncio.sleep(0.2)

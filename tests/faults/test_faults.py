@@ -8,7 +8,6 @@ import io
 import signal
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,43 +15,18 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from tests.conftest import IMAGES
 from tests.platform_fixtures import Client, wait_for
 
-from .conftest import FaultPlatform
+from .conftest import LARGE, FaultPlatform
+from .conftest import final_state as _final
+from .conftest import upload_photo as _upload
 
 pytestmark = pytest.mark.faults
-
-LARGE = IMAGES / "edge/large_4000x3000_smooth_noise.jpg"
-
-
-@pytest.fixture
-async def client(fault_platform: FaultPlatform) -> AsyncIterator[Client]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
-        yield await Client(session, fault_platform.url).signup()
-
-
-async def _upload(client: Client, path: Any = None) -> dict[str, Any]:
-    r = await client.upload(path or IMAGES / "photo/00003.png")
-    assert r.status == 201, await r.text()
-    return (await r.json())["images"][0]
-
 
 async def _job(client: Client, image_id: str) -> dict[str, Any]:
     r = await client.request("POST", "/api/jobs", json={"image_id": image_id, "type": "none"})
     assert r.status == 202, await r.text()
     return await r.json()
-
-
-async def _final(client: Client, job_id: str, timeout: float = 90) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
-        while True:
-            r = await client.request("GET", f"/api/jobs/{job_id}")
-            if r.status == 200:
-                job = await r.json()
-                if job["status"] in ("completed", "failed", "cancelled"):
-                    return job
-            await asyncio.sleep(0.2)
 
 
 async def _result_size(client: Client, job_id: str) -> tuple[int, int]:
