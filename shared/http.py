@@ -16,6 +16,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from .db import UNAVAILABLE_ERRORS
+from .keys import JWT_SECRET, READY_CHECKS
 from .storage import Storage, StorageError
 from .tokens import AccessClaims, TokenError, verify_access_token
 
@@ -32,8 +33,6 @@ HTTP_DURATION = Histogram(
 )
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-JWT_SECRET = web.AppKey("jwt_secret", str)
-READY_CHECKS = web.AppKey("ready_checks", dict)
 MAX_JSON_BYTES = 64 * 1024
 
 
@@ -56,6 +55,12 @@ def not_found(what: str = "resource") -> ApiError:
 
 def unavailable(what: str) -> ApiError:
     return ApiError(503, "unavailable", f"{what} is unavailable, try again shortly", {"Retry-After": "2"})
+
+
+def correlation_id() -> str | None:
+    """The correlation id of the request being served (bound by `observe`), for the events it causes."""
+    value = structlog.contextvars.get_contextvars().get("correlation_id")
+    return str(value) if value is not None else None
 
 
 def _route_name(request: web.Request) -> str:
@@ -200,8 +205,6 @@ def json_response(data: Any, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, default=str))
 
 
-ReadyCheck = Callable[[], Awaitable[None]]
-
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -270,7 +273,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    checks: dict[str, ReadyCheck] = request.app[READY_CHECKS]
+    checks = request.app[READY_CHECKS]
     results: dict[str, str] = {}
     ok = True
     for name, check in checks.items():

@@ -11,23 +11,21 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import structlog
 from aiohttp import web
 
 from . import db
 from .bus import Bus
-from .http import READY_CHECKS
+from .keys import BUS, POOL, READY_CHECKS, RELAY, STORAGE
 from .outbox import Relay
 from .settings import CommonSettings
-from .storage import Storage, open_storage
+from .storage import open_storage
 
 log = structlog.get_logger(__name__)
 
-POOL = web.AppKey("pool", asyncpg.Pool)
-BUS = web.AppKey("bus", Bus)
-STORAGE = web.AppKey("storage", Storage)
-RELAY = web.AppKey("relay", Relay)
+# POOL, BUS and STORAGE are still imported from here by services/jobs; their home is shared/keys.py.
+__all__ = ["BUS", "POOL", "RELAY", "STORAGE", "CleanupCtx", "bound_malloc", "bus", "database", "relay", "run",
+           "storage"]
 
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 

@@ -13,11 +13,14 @@ from prometheus_client import Counter
 
 from shared import openapi, service
 from shared.http import base_app
+from shared.keys import POOL
+from shared.service import CleanupCtx
 
 from . import throttle
+from .keys import SETTINGS
 from .openapi import SPEC
 from .passwords import dummy_hash
-from .routes import SETTINGS, routes
+from .routes import routes
 from .settings import Settings
 from .store import SCHEMA
 
@@ -28,13 +31,13 @@ for _table in ("refresh_tokens", "login_throttle", "login_failures", "known_addr
     PRUNED.labels(_table)
 
 
-def _housekeeping(settings: Settings):  # type: ignore[no-untyped-def]
+def _housekeeping(settings: Settings) -> CleanupCtx:
     """Warm the dummy hash (so the first unknown-account login is not slower), then prune every interval."""
 
     async def loop(app: web.Application) -> None:
         while True:
             try:
-                async with app[service.POOL].acquire() as conn:
+                async with app[POOL].acquire() as conn:
                     counts = await throttle.prune(conn, settings)
                 for table, count in counts.items():
                     PRUNED.labels(table).inc(count)

@@ -12,18 +12,16 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from shared import outbox
-from shared.events import EventType, SessionRevoked, UserRegistered, UserUpdated, make_event
 from shared.http import ApiError, client_address, json_response, read_json, require_claims, require_user
-from shared.service import POOL
+from shared.keys import POOL
 from shared.tokens import AccessClaims, hash_refresh_token, issue_access_token, new_refresh_token
 
-from . import store, throttle
+from . import events, store, throttle
+from .keys import SETTINGS
 from .passwords import WeakPassword, check_strength, dummy_hash, hash_password, verify_password
-from .settings import Settings
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
-SETTINGS = web.AppKey("settings", Settings)
 
 LOGINS = Counter("renovo_auth_logins_total", "Login attempts by outcome", ["outcome"])
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -75,11 +73,7 @@ def _throttled(exc: throttle.Throttled) -> ApiError:
 async def _sessions_revoked(conn: Any, user_id: uuid.UUID, reason: str, *, session_ids: list[uuid.UUID] | None = None,
                             keep: uuid.UUID | None = None) -> None:
     """Tell the notifier (through the outbox, in the caller's transaction) to close the sockets of ended sessions."""
-    payload = SessionRevoked(session_ids=session_ids or [], all_sessions=session_ids is None, keep_session_id=keep,
-                             reason=reason)
-    event = make_event(EventType.SESSION_REVOKED, payload, user_id=user_id,
-                       correlation_id=structlog.contextvars.get_contextvars().get("correlation_id"))
-    await outbox.add(conn, store.SCHEMA, event)
+    await outbox.add(conn, store.SCHEMA, events.sessions_revoked(user_id, reason, session_ids=session_ids, keep=keep))
     log.info("auth.sessions_revoked", user_id=str(user_id), reason=reason,
              sessions=[str(s) for s in session_ids] if session_ids is not None else "all")
 
@@ -114,11 +108,7 @@ async def register(request: web.Request) -> web.Response:
         row = await store.insert_user(conn, user_id, email, hashed, display_name)
         if row is None:
             raise ApiError(409, "email_taken", "an account with this email already exists")
-        event = make_event(
-            EventType.USER_REGISTERED, UserRegistered(email=email), user_id=user_id,
-            correlation_id=structlog.contextvars.get_contextvars().get("correlation_id"),
-        )
-        await outbox.add(conn, store.SCHEMA, event)
+        await outbox.add(conn, store.SCHEMA, events.user_registered(user_id, email))
     log.info("auth.registered", user_id=str(user_id))
     return json_response(store.user_json(row), status=201)
 
@@ -283,9 +273,5 @@ async def update_me(request: web.Request) -> web.Response:
             await _sessions_revoked(conn, user_id, "password_changed", keep=claims.session_id)
         if "preferences" in fields or "display_name" in fields:
             # The notifier keeps a copy of the address and the e-mail preference (it owns no users).
-            user = store.user_json(row)
-            await outbox.add(conn, store.SCHEMA, make_event(
-                EventType.USER_UPDATED, UserUpdated(email=user["email"], display_name=user["display_name"],
-                                                    preferences=user["preferences"] or {}),
-                user_id=user_id, correlation_id=structlog.contextvars.get_contextvars().get("correlation_id")))
+            await outbox.add(conn, store.SCHEMA, events.user_updated(user_id, store.user_json(row)))
     return json_response(_me_json(request, row))
