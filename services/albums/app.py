@@ -10,9 +10,11 @@ from aiohttp import web
 from shared import openapi, service
 from shared.http import base_app
 
-from . import previews, routes_albums, routes_images, routes_upload
+from . import previews
+from .keys import DECODE_SLOTS, SETTINGS
 from .openapi import SPEC
-from .settings import SETTINGS, Settings
+from .routes import ROUTES
+from .settings import Settings
 from .store import SCHEMA
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -24,14 +26,13 @@ def create_app(settings: Settings) -> web.Application:
     # per-file cap is settings.max_file_bytes. Every other body is JSON, limited by read_json.
     app = base_app(settings.common.jwt_secret)
     app[SETTINGS] = settings
-    app[routes_upload.DECODE_SLOTS] = asyncio.Semaphore(settings.decode_concurrency)
+    app[DECODE_SLOTS] = asyncio.Semaphore(settings.decode_concurrency)
     app.cleanup_ctx.append(service.database(settings.common, SCHEMA, MIGRATIONS))
     app.cleanup_ctx.append(service.storage(settings.common))
     app.cleanup_ctx.append(service.bus(settings.common))
     app.cleanup_ctx.append(service.relay(SCHEMA))
     app.add_routes([openapi.route(SPEC)])
-    app.add_routes(routes_albums.routes)
-    app.add_routes(routes_upload.routes)
-    app.add_routes(routes_images.routes)
+    for table in ROUTES:
+        app.add_routes(table)
     previews.install(app)
     return app

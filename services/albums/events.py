@@ -8,21 +8,16 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
-import structlog
 
 from shared.events import AlbumEvent, Envelope, EventType, ImageEvent, make_event
-
-
-def _correlation_id() -> str | None:
-    value = structlog.contextvars.get_contextvars().get("correlation_id")
-    return str(value) if value is not None else None
+from shared.http import correlation_id
 
 
 def album_created(user_id: uuid.UUID, album: asyncpg.Record) -> Envelope:
     """album.created, with the album's name."""
     return make_event(
         EventType.ALBUM_CREATED, AlbumEvent.model_validate({"album_id": album["id"], "name": album["name"]}),
-        user_id=user_id, correlation_id=_correlation_id(),
+        user_id=user_id, correlation_id=correlation_id(),
     )
 
 
@@ -31,7 +26,7 @@ def album_deleted(user_id: uuid.UUID, album_id: uuid.UUID, *, with_images: bool)
     return make_event(
         EventType.ALBUM_DELETED,
         AlbumEvent.model_validate({"album_id": album_id, "with_images": with_images}),
-        user_id=user_id, correlation_id=_correlation_id(),
+        user_id=user_id, correlation_id=correlation_id(),
     )
 
 
@@ -53,7 +48,7 @@ def image_uploaded(image: asyncpg.Record) -> Envelope:
     """image.uploaded, with the storage keys, format and displayed size."""
     return make_event(
         EventType.IMAGE_UPLOADED, _image_payload(image),
-        user_id=image["user_id"], correlation_id=_correlation_id(),
+        user_id=image["user_id"], correlation_id=correlation_id(),
     )
 
 
@@ -61,5 +56,5 @@ def image_deleted(image: asyncpg.Record) -> Envelope:
     """image.deleted, with the storage keys that were removed."""
     return make_event(
         EventType.IMAGE_DELETED, _image_payload(image),
-        user_id=image["user_id"], correlation_id=_correlation_id(),
+        user_id=image["user_id"], correlation_id=correlation_id(),
     )

@@ -3,7 +3,8 @@ decode a 50-megapixel original to show it on a screen).
 
 Made right after an upload is committed (in the background, one at a time and under the same decode slots as
 uploads, so the upload answer does not wait for it and uploads keep a slot), and on the first request for images
-uploaded before previews existed or whose background job did not finish: `GET /api/images/{id}/preview`. Stored
+uploaded before previews existed or whose background job did not finish (`GET /api/images/{id}/preview`, in
+routes/images.py). Stored
 at `previews/<user>/<image>.webp`; removed with the image (objects.keys_of). An image that fits in the thumbnail
 square has no separate preview: its thumbnail is already the whole picture, and is answered instead.
 """
@@ -15,7 +16,7 @@ import io
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -23,13 +24,13 @@ from aiohttp import web
 from PIL import Image
 from prometheus_client import Counter, Histogram
 
-from shared.http import not_found, parse_uuid, require_user
-from shared.service import POOL, STORAGE
+from shared.http import require_user
+from shared.keys import POOL, STORAGE
 from shared.storage import NotFound
 
-from . import images, routes_upload
+from . import images
+from .keys import DECODE_SLOTS, PREVIEW_BACKGROUND_SLOT, PREVIEW_TASKS, PREVIEWS_MAKING, SETTINGS
 from .objects import preview_key
-from .settings import SETTINGS
 
 log = structlog.get_logger(__name__)
 
@@ -41,12 +42,6 @@ PREVIEW_SECONDS = Histogram(
     "renovo_albums_preview_seconds", "Time to decode an original and make its preview",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-
-TASKS = web.AppKey("albums_preview_tasks", set)
-MAKING = web.AppKey("albums_previews_in_progress", dict)
-BACKGROUND_SLOT = web.AppKey("albums_preview_background_slot", asyncio.Semaphore)
-
-routes = web.RouteTableDef()
 
 
 def make_preview(data: bytes, size: int = PREVIEW_SIZE, quality: int = PREVIEW_QUALITY) -> bytes:
@@ -81,7 +76,7 @@ def _fits_thumbnail(app: web.Application, row: Any) -> bool:
 
 async def _make(app: web.Application, user_id: uuid.UUID, image_id: uuid.UUID, storage_key: str, when: str) -> bytes:
     """Decode the original, store its preview and answer it; one at a time per image."""
-    making: dict[uuid.UUID, asyncio.Future[bytes]] = app[MAKING]
+    making = app[PREVIEWS_MAKING]
     running = making.get(image_id)
     if running is not None:
         return await asyncio.shield(running)
@@ -90,7 +85,7 @@ async def _make(app: web.Application, user_id: uuid.UUID, image_id: uuid.UUID, s
     try:
         storage = app[STORAGE]
         started = time.perf_counter()
-        async with app[routes_upload.DECODE_SLOTS]:
+        async with app[DECODE_SLOTS]:
             # Read under the semaphore: a batch of uploads must not hold every original in memory at once.
             original = await storage.get(storage_key)
             body = await asyncio.to_thread(make_preview, original)
@@ -112,28 +107,19 @@ async def _make(app: web.Application, user_id: uuid.UUID, image_id: uuid.UUID, s
         making.pop(image_id, None)
 
 
-@routes.get("/api/images/{id}/preview")
-async def preview(request: web.Request) -> web.Response:
-    """The image fitted into 1600 px as WebP (made at upload; made now for images uploaded before)."""
-    user_id = require_user(request)
-    image_id = parse_uuid(request.match_info["id"], "image")
-    row = await _row(request.app, user_id, image_id)
+async def preview_of(app: web.Application, user_id: uuid.UUID, image_id: uuid.UUID) -> bytes | None:
+    """The image's preview as WebP (its thumbnail when the image fits the thumbnail square; made now when
+    missing), or None when the caller has no such image. Raises storage.NotFound when an object is missing."""
+    row = await _row(app, user_id, image_id)
     if row is None:
-        raise not_found("image")
-    storage = request.app[STORAGE]
+        return None
+    storage = app[STORAGE]
+    if _fits_thumbnail(app, row):
+        return await storage.get(row["thumbnail_key"])
     try:
-        if _fits_thumbnail(request.app, row):
-            body = await storage.get(row["thumbnail_key"])
-        else:
-            try:
-                body = await storage.get(preview_key(user_id, image_id))
-            except NotFound:
-                body = await _make(request.app, user_id, image_id, row["storage_key"], "on_request")
+        return await storage.get(preview_key(user_id, image_id))
     except NotFound:
-        log.error("albums.object_missing", image_id=str(image_id))
-        raise not_found("image file") from None
-    headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
-    return web.Response(body=body, content_type="image/webp", headers=headers)
+        return await _make(app, user_id, image_id, row["storage_key"], "on_request")
 
 
 async def _after_upload(app: web.Application, user_id: uuid.UUID, image_ids: list[uuid.UUID]) -> None:
@@ -142,7 +128,7 @@ async def _after_upload(app: web.Application, user_id: uuid.UUID, image_ids: lis
             row = await _row(app, user_id, image_id)
             if row is None or _fits_thumbnail(app, row):
                 continue
-            async with app[BACKGROUND_SLOT]:
+            async with app[PREVIEW_BACKGROUND_SLOT]:
                 await _make(app, user_id, image_id, row["storage_key"], "upload")
         except asyncio.CancelledError:
             raise
@@ -165,25 +151,24 @@ async def previews_after_upload(request: web.Request, handler: Handler) -> web.S
             return response
         if ids:
             task = asyncio.create_task(_after_upload(request.app, require_user(request), ids))
-            tasks: set[asyncio.Task[None]] = request.app[TASKS]
+            tasks = request.app[PREVIEW_TASKS]
             tasks.add(task)
             task.add_done_callback(tasks.discard)
     return response
 
 
-async def _cleanup(app: web.Application) -> Any:
+async def _cleanup(app: web.Application) -> AsyncIterator[None]:
     yield
-    tasks: set[asyncio.Task[None]] = app[TASKS]
+    tasks = app[PREVIEW_TASKS]
     for task in list(tasks):
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def install(app: web.Application) -> None:
-    """The preview route, the after-upload middleware and the shutdown of background work."""
-    app[TASKS] = set()
-    app[MAKING] = {}
-    app[BACKGROUND_SLOT] = asyncio.Semaphore(1)
+    """The after-upload middleware and the shutdown of background work."""
+    app[PREVIEW_TASKS] = set()
+    app[PREVIEWS_MAKING] = {}
+    app[PREVIEW_BACKGROUND_SLOT] = asyncio.Semaphore(1)
     app.middlewares.append(previews_after_upload)
     app.cleanup_ctx.append(_cleanup)
-    app.add_routes(routes)

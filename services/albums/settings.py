@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from aiohttp import web
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,6 +30,3 @@ class Settings(BaseSettings):
     upload_spool_dir: str | None = None
     """Where uploaded files wait for their decode (the system's temporary folder by default)."""
     common: CommonSettings = Field(default_factory=CommonSettings)
-
-
-SETTINGS = web.AppKey("albums_settings", Settings)

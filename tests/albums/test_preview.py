@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from services.albums.objects import preview_key
-from shared.service import STORAGE
+from shared.keys import STORAGE
 
 from .conftest import User
 

@@ -17,7 +17,7 @@ from services.albums import store
 from shared.settings import CommonSettings
 from tests.conftest import IMAGES
 
-from .conftest import MAX_FILES, User
+from ..conftest import MAX_FILES, User
 
 pytestmark = pytest.mark.integration
 

@@ -12,11 +12,11 @@ from typing import Any
 import aio_pika
 import pytest
 
-from shared.service import STORAGE
+from shared.keys import STORAGE
 from shared.settings import CommonSettings
 from tests.conftest import IMAGES
 
-from .conftest import User
+from ..conftest import User
 
 pytestmark = pytest.mark.integration
 

@@ -10,10 +10,10 @@ from aiohttp import web
 
 from shared import outbox
 from shared.http import ApiError, json_response, not_found, parse_uuid, read_json, require_user
-from shared.service import POOL, STORAGE
+from shared.keys import POOL, STORAGE
 
-from . import events, objects, store
-from .routes_images import _limit as page_limit
+from .. import events, objects, store
+from .paging import page_after, page_limit
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
@@ -49,12 +49,7 @@ async def list_albums(request: web.Request) -> web.Response:
     200, default 50) at a time; `cursor` is the previous page's `next_cursor`."""
     user_id = require_user(request)
     limit = page_limit(request)
-    after = None
-    if cursor := request.query.get("cursor"):
-        try:
-            after = store.decode_cursor(cursor)
-        except store.BadCursor:
-            raise ApiError(422, "invalid", "cursor is not valid") from None
+    after = page_after(request)
     async with request.app[POOL].acquire() as conn:
         rows, next_cursor = await store.list_albums(conn, user_id, after=after, limit=limit)
     return json_response({"items": [store.album_json(r) for r in rows], "next_cursor": next_cursor})

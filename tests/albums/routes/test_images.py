@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from shared.service import STORAGE
+from shared.keys import STORAGE
 from tests.conftest import IMAGES
 
-from .conftest import User
+from ..conftest import User
 
 pytestmark = pytest.mark.integration
 

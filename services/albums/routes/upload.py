@@ -26,15 +26,14 @@ from prometheus_client import Counter, Histogram
 
 from shared import outbox
 from shared.http import ApiError, json_response, not_found, parse_uuid, require_user
-from shared.service import POOL, STORAGE
+from shared.keys import POOL, STORAGE
 
-from . import events, images, objects, store
-from .settings import SETTINGS, Settings
+from .. import events, images, objects, store
+from ..keys import DECODE_SLOTS, SETTINGS
+from ..settings import Settings
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
-
-DECODE_SLOTS = web.AppKey("decode_slots", asyncio.Semaphore)
 
 UPLOADS = Counter(
     "renovo_uploads_total", "Uploaded files by outcome: accepted, failed, or the refusal code", ["outcome"]

@@ -1,4 +1,5 @@
-"""HTTP handlers of `/api/images` but the upload (routes_upload.py): list, read, move, rename, delete."""
+"""HTTP handlers of `/api/images` but the upload (upload.py): list, read, move, rename, delete, and the files:
+original, thumbnail, preview."""
 
 from __future__ import annotations
 
@@ -12,29 +13,14 @@ from aiohttp import web
 
 from shared import outbox
 from shared.http import ApiError, json_response, not_found, parse_uuid, read_json, require_user, send_object
-from shared.service import POOL, STORAGE
+from shared.keys import POOL, STORAGE
 from shared.storage import NotFound
 
-from . import events, images, objects, store
+from .. import events, images, objects, previews, store
+from .paging import page_after, page_limit
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
-
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
-
-
-def _limit(request: web.Request) -> int:
-    raw = request.query.get("limit")
-    if raw is None or raw == "":
-        return DEFAULT_LIMIT
-    try:
-        limit = int(raw)
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ApiError(422, "invalid", f"limit must be an integer from 1 to {MAX_LIMIT}")
-    return limit
 
 
 async def _own_image(request: web.Request, user_id: uuid.UUID) -> asyncpg.Record:
@@ -50,13 +36,8 @@ async def _own_image(request: web.Request, user_id: uuid.UUID) -> asyncpg.Record
 async def list_images(request: web.Request) -> web.Response:
     """The caller's images, or one album's, newest first: `{"items", "next_cursor"}`."""
     user_id = require_user(request)
-    limit = _limit(request)
-    after = None
-    if cursor := request.query.get("cursor"):
-        try:
-            after = store.decode_cursor(cursor)
-        except store.BadCursor:
-            raise ApiError(422, "invalid", "cursor is not valid") from None
+    limit = page_limit(request)
+    after = page_after(request)
     album_id = None
     async with request.app[POOL].acquire() as conn:
         if raw_album := request.query.get("album_id"):
@@ -164,3 +145,18 @@ async def thumbnail(request: web.Request) -> web.StreamResponse:
     user_id = require_user(request)
     row = await _own_image(request, user_id)
     return await _object(request, row["thumbnail_key"], "image/webp", dict(_FILE_HEADERS))
+
+
+@routes.get("/api/images/{id}/preview")
+async def preview(request: web.Request) -> web.Response:
+    """The image fitted into 1600 px as WebP (made at upload; made now for images uploaded before)."""
+    user_id = require_user(request)
+    image_id = parse_uuid(request.match_info["id"], "image")
+    try:
+        body = await previews.preview_of(request.app, user_id, image_id)
+    except NotFound:
+        log.error("albums.object_missing", image_id=str(image_id))
+        raise not_found("image file") from None
+    if body is None:
+        raise not_found("image")
+    return web.Response(body=body, content_type="image/webp", headers=dict(_FILE_HEADERS))
