@@ -158,6 +158,9 @@ class JobStatus(Payload):
     """job.progress: the worker's estimate of the seconds left (None until it can tell)."""
     content_type: str | None = None
     """job.completed: the stored result's media type (image/png, image/webp, image/jpeg)."""
+    notes: list[str] | None = None
+    """job.completed: what a person should know about the result, in plain sentences from the engine (a stage
+    skipped and why, e.g. line art kept its lines instead of having them taken for scratches)."""
 
 
 class BatchFinished(Payload):

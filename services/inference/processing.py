@@ -21,6 +21,8 @@ class Processed:
     height: int
     engine: str
     input_pixels: int
+    notes: tuple[str, ...] = ()
+    """The engine's notes on this result (EngineResult.notes), reported with job.completed."""
 
     @property
     def extension(self) -> str:
@@ -57,4 +59,4 @@ def process(
                      flatten=bool(spec.get("flatten")), source=source if isinstance(source, Source) else None)
     progress(1.0)
     return Processed(encoded.data, encoded.format, result.image.width, result.image.height, result.engine,
-                     image.width * image.height)
+                     image.width * image.height, tuple(result.notes))

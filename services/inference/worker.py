@@ -238,7 +238,7 @@ class Worker:
         await self.storage.put(result_key, result.data, content_type)
         await self._report(EventType.JOB_COMPLETED, request, user, corr, progress=1.0, engine=result.engine,
                            result_key=result_key, width=result.width, height=result.height,
-                           content_type=content_type)
+                           content_type=content_type, notes=list(result.notes))
         JOBS.labels(family, "completed").inc()
         JOB_SECONDS.labels(family).observe(elapsed)
         if result.input_pixels:
