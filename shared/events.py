@@ -185,6 +185,9 @@ class JobClaim(Payload):
     job_id: uuid.UUID
     attempt: int
     worker: str
+    redelivered: bool = False
+    """The broker gave this request back (its earlier consumer died or handed it back), rather than it being a
+    second copy of one another worker holds."""
 
 
 class JobClaimed(Payload):

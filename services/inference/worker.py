@@ -28,6 +28,7 @@ from shared.events import (
     JobClaim,
     JobClaimed,
     JobRequested,
+    JobState,
     JobStatus,
     job_requested,
     make_event,
@@ -72,6 +73,7 @@ class Worker:
         self._cancelled: OrderedDict[tuple[uuid.UUID, int], None] = OrderedDict()
         self._claims: dict[tuple[uuid.UUID, int], asyncio.Future[JobClaimed]] = {}
         self._running: set[asyncio.Task[Any]] = set()
+        self._computing: set[tuple[uuid.UUID, int]] = set()
         self._stopping = False
         self._stop_at = float("inf")
         self._heavy = ThreadPoolExecutor(max(1, settings.concurrency), thread_name_prefix="model")
@@ -82,7 +84,7 @@ class Worker:
     async def start(self) -> None:
         names = self.bus.names
         for family in self.settings.families:
-            for outcome in ("completed", "failed", "cancelled", "unparseable"):
+            for outcome in ("completed", "failed", "cancelled", "duplicate", "unparseable"):
                 JOBS.labels(family, outcome)
             JOB_SECONDS.labels(family)
             SECONDS_PER_MP.labels(family)
@@ -131,12 +133,14 @@ class Worker:
             self._cancelled.popitem(last=False)
         return Outcome.DONE
 
-    async def _claim(self, request: JobRequested, user: uuid.UUID | None, corr: str | None) -> JobClaimed | None:
+    async def _claim(self, request: JobRequested, user: uuid.UUID | None, corr: str | None, redelivered: bool
+                     ) -> JobClaimed | None:
         """Ask the jobs service whether this attempt may run now (it records it as running). Waits, asking
         again, while the jobs service or the broker is away: the request stays unacknowledged meanwhile,
         which costs no delivery. None when this worker is stopping."""
         key = (request.job_id, request.attempt)
-        claim = JobClaim(job_id=request.job_id, attempt=request.attempt, worker=self.instance)
+        claim = JobClaim(job_id=request.job_id, attempt=request.attempt, worker=self.instance,
+                         redelivered=redelivered)
         reply_to = self.bus.names.inference_control_queue(self.instance)
         pause = 1.0
         while not self._stopping:
@@ -200,13 +204,28 @@ class Worker:
             return Outcome.DONE
         # The jobs service decides whether this attempt runs (and records it as started): a cancelled,
         # superseded or finished attempt is never computed, by this worker or one that joins later.
-        claimed = await self._claim(request, user, corr)
+        key = (request.job_id, request.attempt)
+        if key in self._computing:
+            # A second copy of an attempt this worker is computing (a duplicate publish, or the broker gave the
+            # first delivery back after a dropped connection): its result will answer for both.
+            JOBS.labels(family, "duplicate").inc()
+            return Outcome.SKIP
+        claimed = await self._claim(request, user, corr, delivery.redelivered)
         if claimed is None:
             return Outcome.RETRY
         if not claimed.run:
-            JOBS.labels(family, "cancelled").inc()
+            duplicate = claimed.status == JobState.RUNNING
+            JOBS.labels(family, "duplicate" if duplicate else "cancelled").inc()
             log.info("worker.claim_refused", status=claimed.status, attempt=request.attempt)
             return Outcome.SKIP
+        self._computing.add(key)
+        try:
+            return await self._run_claimed(request, engine, options, family, user, corr)
+        finally:
+            self._computing.discard(key)
+
+    async def _run_claimed(self, request: JobRequested, engine: Any, options: dict[str, Any], family: str,
+                           user: uuid.UUID | None, corr: str | None) -> Outcome:
         try:
             data = await self.storage.get(request.source_key)
         except NotFound:

@@ -93,7 +93,8 @@ def claim_handler(pool: asyncpg.Pool, bus: Bus):  # type: ignore[no-untyped-def]
             return Outcome.FAILED
         notices: list[Envelope] = []
         async with pool.acquire() as conn, conn.transaction():
-            run, status = await lifecycle.claim(conn, claim.job_id, claim.attempt, claim.worker, notices)
+            run, status = await lifecycle.claim(conn, claim.job_id, claim.attempt, claim.worker, notices,
+                                                 claim.redelivered)
         answer = JobClaimed(job_id=claim.job_id, attempt=claim.attempt, run=run, status=status)
         await bus.reply(delivery.reply_to, make_event(EventType.JOB_CLAIMED, answer, user_id=envelope.user_id,
                                                       correlation_id=envelope.correlation_id))

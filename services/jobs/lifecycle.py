@@ -40,6 +40,8 @@ QUEUE_WAIT = Histogram(
     "renovo_job_queue_wait_seconds", "Job time from request to a worker starting it", ["type"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
 )
+DUPLICATE_CLAIMS = Counter("renovo_jobs_duplicate_claims_total",
+                           "Second copies of a running attempt's request, refused (another worker runs it)")
 STALE_REQUEUED = Counter("renovo_jobs_stale_requeued_total", "Running jobs found silent and requeued or failed")
 
 
@@ -99,16 +101,23 @@ async def create(conn: asyncpg.Connection, **fields: Any) -> asyncpg.Record:
     return row
 
 
-async def claim(conn: asyncpg.Connection, job_id: uuid.UUID, attempt: int, worker: str, notices: list[Envelope]
-                ) -> tuple[bool, str | None]:
+async def claim(conn: asyncpg.Connection, job_id: uuid.UUID, attempt: int, worker: str, notices: list[Envelope],
+                redelivered: bool = False) -> tuple[bool, str | None]:
     """A worker asks to run an attempt: yes while that attempt is the job's current one and not finished
     (recorded as running; its `job.started` announcement is appended to `notices`, for the caller to publish
-    after the commit); no when it was cancelled, superseded or has ended."""
+    after the commit); no when it was cancelled, superseded or has ended, and no for a second copy of a request
+    another worker is running (a duplicate publish, an operator's requeue): that worker holds the broker's
+    delivery, which the broker gives back (`redelivered`) if the worker dies, and that copy may take over."""
     row = await store.get(conn, job_id, for_update=True)
     if row is None:
         return False, None
     if row["attempt"] != attempt or row["status"] not in store.ACTIVE:
         return False, str(row["status"])
+    if row["status"] == JobState.RUNNING and not redelivered:
+        holder = await conn.fetchval("SELECT claimed_by FROM jobs.jobs WHERE id = $1", job_id)
+        if holder not in (None, worker):
+            DUPLICATE_CLAIMS.inc()
+            return False, str(row["status"])
     first = row["status"] == JobState.QUEUED
     updated = await conn.fetchrow(
         f"UPDATE jobs.jobs SET status = 'running', started_at = coalesce(started_at, clock_timestamp()), "

@@ -145,6 +145,24 @@ async def test_claims_answer_only_the_current_unfinished_attempt(jobs_pool: asyn
     assert await claim(2) == (False, "completed")
 
 
+async def test_a_second_copy_of_a_running_attempt_is_not_run_by_another_worker(jobs_pool: asyncpg.Pool) -> None:
+    """A request published twice (an operator's requeue, a relay that published before it could mark the row)
+    while w1 runs it: w2 must not compute it too. The broker's own redelivery of w1's message (w1 died) may."""
+    job_id = await _create(jobs_pool, uuid.uuid4())
+
+    async def claim(worker: str, redelivered: bool = False) -> tuple[bool, str | None]:
+        async with jobs_pool.acquire() as conn, conn.transaction():
+            return await lifecycle.claim(conn, job_id, 1, worker, [], redelivered)
+
+    assert await claim("w1") == (True, "running")
+    assert await claim("w2") == (False, "running")  # the copy: w1 runs it
+    assert await claim("w1") == (True, "running")  # w1 asking again (its answer was lost) goes on
+    assert await claim("w2", redelivered=True) == (True, "running")  # w1 died: the broker gave its delivery back
+    assert await claim("w1") == (False, "running")  # now w2 holds it
+    assert await _finish(jobs_pool, job_id)
+    assert await claim("w2", redelivered=True) == (False, "completed")
+
+
 async def test_heartbeats_count_per_attempt_whatever_the_progress(jobs_pool: asyncpg.Pool) -> None:
     a = uuid.uuid4()
     job_id = await _create(jobs_pool, a)
