@@ -1,41 +1,39 @@
 """E-mail when away: a finished job (or a whole batch) is announced by e-mail to an owner who asked for it
 (`preferences.notify_email`) and has no page open on any notifier replica.
 
-Two durable queues shared by the replicas (each message goes to one of them): `notifier.users` keeps the
-notifier's copy of addresses and preferences (`user.registered`, `user.updated` from auth), `notifier.mail`
-takes `batch.finished` from the jobs service. The decision waits one presence interval (see presence.py),
-then queues the message in the mail outbox (mailer.py); sending happens apart from any event.
+The notifier keeps its own copy of addresses and preferences (from `user.registered`, `user.updated`; see
+events.py) and takes `batch.finished` from the jobs service. The decision waits one presence interval (see
+presence.py), then queues the message in the mail outbox (mailer.py); sending happens apart from any event.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import structlog
 from aiohttp import web
 from pydantic import ValidationError
 
-from shared import service
-from shared.bus import Delivery, Outcome
+from shared.bus import Delivery, Handler, Outcome
 from shared.enhancements import TYPES
-from shared.events import BatchFinished, Envelope, EventType, UserRegistered, UserUpdated
+from shared.events import BatchFinished, Envelope, JobState
+from shared.keys import POOL
+from shared.service import CleanupCtx
 
+from . import presence, store
+from .keys import HUB, MAILER, SETTINGS
 from .mailer import EMAILS, Mailer
-from .presence import Presence, is_online
 
 log = structlog.get_logger(__name__)
-MAILER = web.AppKey("mailer", Mailer)
 
 
 def compose(batch: BatchFinished, public_url: str, name: str | None) -> tuple[str, str] | None:
     """Subject and body, or None when there is nothing to announce (every job was cancelled)."""
-    done = [j for j in batch.jobs if j.get("status") == "completed"]
-    failed = [j for j in batch.jobs if j.get("status") == "failed"]
+    done = [j for j in batch.jobs if j.get("status") == JobState.COMPLETED]
+    failed = [j for j in batch.jobs if j.get("status") == JobState.FAILED]
     if not done and not failed:
         return None
     base = public_url.rstrip("/")
@@ -62,36 +60,10 @@ def compose(batch: BatchFinished, public_url: str, name: str | None) -> tuple[st
     return subject, "\n".join(lines) + "\n"
 
 
-def users_handler(pool: asyncpg.Pool):  # type: ignore[no-untyped-def]
-    async def handle(envelope: Envelope, delivery: Delivery) -> Outcome:
-        if envelope.user_id is None:
-            return Outcome.SKIP
-        try:
-            if envelope.type == EventType.USER_UPDATED:
-                update = UserUpdated.model_validate(envelope.payload)
-                notify = update.preferences.get("notify_email") is True
-                # Events may arrive out of order: the newest version wins.
-                sql = ("INSERT INTO notifier.recipients AS r (user_id, email, display_name, notify_email, version) "
-                       "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, "
-                       "display_name = excluded.display_name, notify_email = excluded.notify_email, "
-                       "version = excluded.version WHERE r.version <= excluded.version")
-                args: tuple[Any, ...] = (envelope.user_id, update.email, update.display_name, notify,
-                                         envelope.occurred_at)
-            else:
-                registered = UserRegistered.model_validate(envelope.payload)
-                sql = ("INSERT INTO notifier.recipients (user_id, email) VALUES ($1, $2) "
-                       "ON CONFLICT (user_id) DO NOTHING")
-                args = (envelope.user_id, registered.email)
-        except ValidationError:
-            return Outcome.SKIP
-        async with pool.acquire() as conn:
-            await conn.execute(sql, *args)
-        return Outcome.DONE
+def batch_handler(pool: asyncpg.Pool, mailer: Mailer, public_url: str, wait: float = presence.INTERVAL * 1.5,
+                  ttl: float = presence.TTL) -> Handler:
+    """`batch.finished`: e-mail the owner when they asked for it and, after `wait` seconds, have no page open."""
 
-    return handle
-
-
-def batch_handler(pool: asyncpg.Pool, mailer: Mailer, public_url: str, wait: float, ttl: float):  # type: ignore[no-untyped-def]
     async def handle(envelope: Envelope, delivery: Delivery) -> Outcome:
         if envelope.user_id is None:
             return Outcome.SKIP
@@ -100,8 +72,7 @@ def batch_handler(pool: asyncpg.Pool, mailer: Mailer, public_url: str, wait: flo
         except ValidationError:
             return Outcome.SKIP
         async with pool.acquire() as conn:
-            recipient = await conn.fetchrow("SELECT email, display_name, notify_email FROM notifier.recipients "
-                                            "WHERE user_id = $1", envelope.user_id)
+            recipient = await store.recipient(conn, envelope.user_id)
         if recipient is None or not recipient["notify_email"]:
             EMAILS.labels("skipped_off").inc()
             return Outcome.SKIP
@@ -113,7 +84,7 @@ def batch_handler(pool: asyncpg.Pool, mailer: Mailer, public_url: str, wait: flo
         age = (datetime.now(UTC) - envelope.occurred_at).total_seconds()
         await asyncio.sleep(min(wait, max(0.0, wait - age)))
         async with pool.acquire() as conn:
-            if await is_online(conn, envelope.user_id, ttl):
+            if await store.is_online(conn, envelope.user_id, ttl):
                 EMAILS.labels("skipped_online").inc()
                 log.info("notifier.mail_skipped_online", batch_id=str(batch.batch_id))
                 return Outcome.SKIP
@@ -123,29 +94,19 @@ def batch_handler(pool: asyncpg.Pool, mailer: Mailer, public_url: str, wait: flo
     return handle
 
 
-def email(presence_interval: float = 2.0, presence_ttl: float = 30.0):  # type: ignore[no-untyped-def]
-    """The cleanup context that runs presence, the two e-mail consumers and the mailer (after the bus and the
-    database contexts)."""
+def mail(instance: str) -> CleanupCtx:
+    """Cleanup context: this replica's presence and the mailer (after the bus and the database contexts; the
+    consumers that need them follow, events.mail_events)."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        from .routes import HUB, SETTINGS
-
-        settings = app[SETTINGS].common
-        pool, bus, hub = app[service.POOL], app[service.BUS], app[HUB]
-        instance = app[SETTINGS].instance or uuid.uuid4().hex[:8]
-        presence = Presence(pool, instance, hub.users, presence_interval, presence_ttl)
-        await presence.start()
-        mailer = Mailer(pool, settings)
+        pool = app[POOL]
+        present = presence.Presence(pool, instance, app[HUB].users, presence.INTERVAL, presence.TTL)
+        await present.start()
+        mailer = Mailer(pool, app[SETTINGS].common)
         app[MAILER] = mailer
         await mailer.start()
-        await bus.consume(bus.names.notifier_users_queue, [EventType.USER_REGISTERED, EventType.USER_UPDATED],
-                          users_handler(pool), prefetch=32)
-        if mailer.enabled:
-            await bus.consume(bus.names.notifier_mail_queue, [EventType.BATCH_FINISHED],
-                              batch_handler(pool, mailer, settings.public_url, presence_interval * 1.5,
-                                            presence_ttl), prefetch=32)
         yield
         await mailer.stop()
-        await presence.stop()
+        await present.stop()
 
     return ctx

@@ -13,6 +13,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any
 
 import structlog
@@ -27,7 +28,8 @@ log = structlog.get_logger(__name__)
 
 OPEN_SOCKETS = Gauge("renovo_notifier_open_sockets", "Authenticated WebSocket connections")
 MESSAGES_SENT = Counter("renovo_notifier_messages_sent_total", "Messages pushed to sockets", ["type"])
-for _type in ("job.started", "job.progress", "job.completed", "job.failed", "job.cancelled"):
+for _type in (EventType.JOB_STARTED, EventType.JOB_PROGRESS, EventType.JOB_COMPLETED, EventType.JOB_FAILED,
+              EventType.JOB_CANCELLED):
     MESSAGES_SENT.labels(_type)
 SOCKETS_CLOSED = Counter("renovo_notifier_sockets_closed_total",
                          "Sockets the server closed, by reason", ["reason"])
@@ -35,7 +37,13 @@ for _reason in ("slow", "session_ended", "token_expired"):
     SOCKETS_CLOSED.labels(_reason)
 FORWARDED_FIELDS = ("job_id", "image_id", "status", "progress", "error", "engine", "eta_seconds")
 
-SESSION_ENDED = 4401  # the same close code as a refused authentication: the client logs in again
+
+class CloseCode(IntEnum):
+    """The notifier's own close codes (applications' live in 4000–4999)."""
+
+    UNAUTHORIZED = 4401
+    """No valid token, the token expired, or its session ended: the client logs in again."""
+    TOO_MANY_SOCKETS = 4429
 
 
 async def _within(operation: Awaitable[Any], seconds: float) -> bool:
@@ -176,7 +184,7 @@ class Hub:
             await _within(socket.ws.send_json(
                 {"type": "error", "error": {"code": "session_ended", "message": "this session has ended"}}
             ), 2.0)
-            await self.drop(socket, SESSION_ENDED, "session_ended", "session ended")
+            await self.drop(socket, CloseCode.UNAUTHORIZED, "session_ended", "session ended")
         log.info("notifier.sessions_ended", reason=event.reason, sockets=len(ended))
         return Outcome.DONE
 
@@ -196,8 +204,6 @@ class Hub:
 
     async def handle(self, envelope: Envelope, delivery: Delivery) -> Outcome:
         """Forward one job event. Best effort: a socket that is gone catches up with GET /api/jobs."""
-        if envelope.type == EventType.SESSION_REVOKED:
-            return await self.handle_session(envelope, delivery)
         if envelope.user_id is None:
             return Outcome.SKIP
         sockets = list(self._sockets.get(envelope.user_id, {}).values())
@@ -209,6 +215,6 @@ class Hub:
         results = await asyncio.gather(*(self._send(s, message) for s in sockets))
         sent = sum(results)
         MESSAGES_SENT.labels(envelope.type).inc(sent)
-        if envelope.type != "job.progress":
+        if envelope.type != EventType.JOB_PROGRESS:
             log.info("notifier.forwarded", type=envelope.type, job_id=message.get("job_id"), sockets=sent)
         return Outcome.DONE

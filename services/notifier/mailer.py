@@ -21,6 +21,8 @@ from prometheus_client import Counter
 
 from shared.settings import CommonSettings
 
+from . import store
+
 log = structlog.get_logger(__name__)
 
 EMAILS = Counter("renovo_notifier_emails_total", "E-mails by outcome", ["outcome"])
@@ -58,11 +60,7 @@ class Mailer:
     async def enqueue(self, conn: asyncpg.Connection, event_id: uuid.UUID, user_id: uuid.UUID, to: str,
                       subject: str, body: str) -> bool:
         """Queue one message (once per event: a redelivered event queues nothing more)."""
-        status = await conn.execute(
-            "INSERT INTO notifier.mail_outbox (id, event_id, user_id, to_address, subject, body) "
-            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
-            uuid.uuid4(), event_id, user_id, to, subject, body)
-        queued = str(status).endswith(" 1")
+        queued = await store.enqueue_mail(conn, event_id, user_id, to, subject, body)
         if queued:
             EMAILS.labels("queued").inc()
             self._wake.set()
@@ -82,13 +80,7 @@ class Mailer:
     async def send_due(self, limit: int = 5) -> int:
         """Send the messages that are due; returns how many were tried."""
         async with self.pool.acquire() as conn:
-            rows = await conn.fetch(
-                "UPDATE notifier.mail_outbox SET attempts = attempts + 1, "
-                "next_at = clock_timestamp() + make_interval(secs => $2) WHERE id IN ("
-                "SELECT id FROM notifier.mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL "
-                "AND next_at <= clock_timestamp() ORDER BY next_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
-                "RETURNING id, to_address, subject, body, attempts",
-                limit, self.timeout * 3)
+            rows = await store.lease_due_mail(conn, limit, lease_seconds=self.timeout * 3)
         for row in rows:
             await self._send_one(row)
         return len(rows)
@@ -101,22 +93,18 @@ class Mailer:
             error = f"{type(exc).__name__}: {exc}"[:500]
             async with self.pool.acquire() as conn:
                 if row["attempts"] >= self.max_attempts:
-                    await conn.execute("UPDATE notifier.mail_outbox SET failed_at = clock_timestamp(), "
-                                       "last_error = $2 WHERE id = $1", row["id"], error)
+                    await store.mail_failed(conn, row["id"], error)
                     EMAILS.labels("failed").inc()
                     log.error("notifier.mail_failed", mail_id=str(row["id"]), attempts=row["attempts"], error=error)
                 else:
                     delay = min(self.max_delay, self.base_delay * 2 ** (row["attempts"] - 1))
-                    await conn.execute("UPDATE notifier.mail_outbox SET next_at = clock_timestamp() + "
-                                       "make_interval(secs => $2), last_error = $3 WHERE id = $1",
-                                       row["id"], delay, error)
+                    await store.mail_retry(conn, row["id"], delay, error)
                     EMAILS.labels("retried").inc()
                     log.warning("notifier.mail_retry", mail_id=str(row["id"]), attempts=row["attempts"],
                                 retry_in=delay, error=error)
             return
         async with self.pool.acquire() as conn:
-            await conn.execute("UPDATE notifier.mail_outbox SET sent_at = clock_timestamp(), last_error = NULL "
-                               "WHERE id = $1", row["id"])
+            await store.mail_sent(conn, row["id"])
         EMAILS.labels("sent").inc()
         log.info("notifier.mail_sent", mail_id=str(row["id"]), attempts=row["attempts"])
 

@@ -2,8 +2,8 @@
 
 Each replica knows only its own sockets. Every `interval` seconds it writes what changed (users with sockets
 on it, and a heartbeat of the instance); a replica that stops heartbeating (crashed) stops counting after
-`ttl` seconds, and one that shuts down cleanly removes its rows at once. The mailer asks `is_online` after
-waiting one interval, so a page opened or closed just before a job ended is seen.
+`ttl` seconds, and one that shuts down cleanly removes its rows at once. The e-mail decision asks
+`store.is_online` after waiting one interval, so a page opened or closed just before a job ended is seen.
 """
 
 from __future__ import annotations
@@ -16,12 +16,19 @@ from collections.abc import Callable
 import asyncpg
 import structlog
 
+from . import store
+
 log = structlog.get_logger(__name__)
+
+INTERVAL = 2.0
+"""Seconds between a replica's writes of its presence."""
+TTL = 30.0
+"""Seconds after which a replica that stopped heartbeating no longer counts."""
 
 
 class Presence:
     def __init__(self, pool: asyncpg.Pool, instance: str, counts: Callable[[], dict[uuid.UUID, int]],
-                 interval: float = 2.0, ttl: float = 30.0) -> None:
+                 interval: float = INTERVAL, ttl: float = TTL) -> None:
         self.pool = pool
         self.instance = instance
         self.counts = counts
@@ -41,7 +48,7 @@ class Presence:
                 await self._task
         with contextlib.suppress(Exception):
             async with self.pool.acquire() as conn:
-                await conn.execute("DELETE FROM notifier.instances WHERE instance = $1", self.instance)
+                await store.remove_instance(conn, self.instance)
 
     async def _loop(self) -> None:
         while True:
@@ -57,26 +64,7 @@ class Presence:
         changed = {u: n for u, n in now.items() if self._written.get(u) != n}
         gone = [u for u in self._written if u not in now]
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO notifier.instances (instance) VALUES ($1) "
-                "ON CONFLICT (instance) DO UPDATE SET seen_at = clock_timestamp()", self.instance)
-            if gone:
-                await conn.execute("DELETE FROM notifier.presence WHERE instance = $1 AND user_id = ANY($2::uuid[])",
-                                   self.instance, gone)
-            if changed:
-                await conn.executemany(
-                    "INSERT INTO notifier.presence (instance, user_id, sockets) VALUES ($1, $2, $3) "
-                    "ON CONFLICT (user_id, instance) DO UPDATE SET sockets = excluded.sockets",
-                    [(self.instance, u, n) for u, n in changed.items()])
-            # Replicas that died without saying so.
-            await conn.execute("DELETE FROM notifier.instances WHERE seen_at < clock_timestamp() - "
-                               "make_interval(secs => $1)", self.ttl * 10)
+            # Replicas that died without saying so are forgotten long after they stopped counting.
+            await store.write_presence(conn, self.instance, changed, gone, dead_after=self.ttl * 10)
         self._written = now
 
-
-async def is_online(conn: asyncpg.Connection, user_id: uuid.UUID, ttl: float) -> bool:
-    """Whether the user has an open page on a replica that was alive within `ttl` seconds."""
-    return bool(await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM notifier.presence p JOIN notifier.instances i USING (instance) "
-        "WHERE p.user_id = $1 AND p.sockets > 0 AND i.seen_at > clock_timestamp() - make_interval(secs => $2))",
-        user_id, ttl))

@@ -6,27 +6,20 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
 from aiohttp import WSMsgType, web
 
-from shared import service
-from shared.events import EventType
-from shared.http import JWT_SECRET, bearer_token
+from shared.http import bearer_token
+from shared.keys import JWT_SECRET
 from shared.tokens import AccessClaims, TokenError, verify_access_token
 
-from .hub import Hub
-from .settings import Settings
+from .hub import CloseCode
+from .keys import HUB, SETTINGS
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
-HUB = web.AppKey("hub", Hub)
-SETTINGS = web.AppKey("settings", Settings)
-
-UNAUTHORIZED = 4401  # application close codes live in 4000-4999
 
 
 async def _first_message_token(ws: web.WebSocketResponse, timeout: float) -> str | None:
@@ -54,7 +47,7 @@ def _auth_message(data: str) -> str | None:
 
 async def _refuse(ws: web.WebSocketResponse, code: str, message: str) -> None:
     await ws.send_json({"type": "error", "error": {"code": code, "message": message}})
-    await ws.close(code=UNAUTHORIZED, message=message.encode()[:120])
+    await ws.close(code=CloseCode.UNAUTHORIZED, message=message.encode()[:120])
 
 
 def _claims(request: web.Request, token: str) -> AccessClaims:
@@ -81,13 +74,13 @@ async def notifications(request: web.Request) -> web.StreamResponse:
         except TokenError as exc:
             await ws.send_json({"type": "error", "error": {"code": "unauthorized", "message": str(exc)}})
     if claims is None:
-        await ws.close(code=UNAUTHORIZED, message=b"unauthorized")
+        await ws.close(code=CloseCode.UNAUTHORIZED, message=b"unauthorized")
         return ws
     user_id = claims.user_id
     hub = request.app[HUB]
     if hub.count(user_id) >= settings.max_sockets_per_user:
         await ws.send_json({"type": "error", "error": {"code": "too_many_sockets", "message": "too many tabs"}})
-        await ws.close(code=4429, message=b"too many sockets")
+        await ws.close(code=CloseCode.TOO_MANY_SOCKETS, message=b"too many sockets")
         return ws
     transport = request.transport if isinstance(request.transport, asyncio.Transport) else None
     socket = hub.add(user_id, ws, claims, transport)
@@ -107,7 +100,7 @@ async def notifications(request: web.Request) -> web.StreamResponse:
                 else:
                     await ws.send_json({"type": "error", "error": {"code": "token_expired",
                                                                    "message": "access token expired"}})
-                    code, reason = UNAUTHORIZED, "token expired"
+                    code, reason = CloseCode.UNAUTHORIZED, "token expired"
                     await hub.drop_expired(socket)
                 # Closed here, with no receive pending: aiohttp then waits for the client's close reply.
                 await ws.close(code=code, message=reason.encode()[:120])
@@ -141,15 +134,3 @@ async def notifications(request: web.Request) -> web.StreamResponse:
             socket.finished.set()
     return ws
 
-
-def sessions_consumer(settings: Settings):  # type: ignore[no-untyped-def]
-    """Cleanup context: this process's own queue of `session.revoked`, to close the sockets of ended sessions."""
-
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        bus = app[service.BUS]
-        instance = settings.instance or uuid.uuid4().hex[:8]
-        await bus.consume(bus.names.notifier_queue(f"{instance}.sessions"), [EventType.SESSION_REVOKED],
-                          app[HUB].handle_session, prefetch=64, exclusive=True)
-        yield
-
-    return ctx

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from services.notifier.presence import Presence, is_online
+from services.notifier.presence import Presence
+from services.notifier.store import is_online
 from shared import db
 from shared.settings import CommonSettings
 

@@ -154,7 +154,7 @@ async def test_a_socket_that_stops_reading_is_dropped_not_waited_for(
     """A notifier process with a client that stopped reading: events for it are not held up for long, the socket
     is dropped, and the events of other users keep flowing."""
     from services.notifier.app import create_app
-    from services.notifier.routes import HUB
+    from services.notifier.keys import HUB
     from services.notifier.settings import Settings
     from shared.bus import Delivery
     from shared.events import Envelope

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from services.notifier.app import recorded
+from services.notifier.events import recorded
 from shared.bus import Delivery, Outcome
 from shared.events import Envelope, EventType, JobUpdated, make_event
 
