@@ -151,7 +151,7 @@ async def requeue(conn: asyncpg.Connection, row: asyncpg.Record, allowed_from: t
     # A new attempt restarts the clock (requested_at) so queue-wait and duration measure this attempt.
     updated = await conn.fetchrow(
         f"UPDATE jobs.jobs SET status = 'queued', attempt = attempt + 1, progress = 0, error = NULL, "
-        f"engine = NULL, started_at = NULL, finished_at = NULL, requested_at = clock_timestamp(), "
+        f"engine = NULL, notes = NULL, started_at = NULL, finished_at = NULL, requested_at = clock_timestamp(), "
         f"released_at = NULL, heartbeat_at = NULL, claimed_by = NULL, "
         f"updated_at = clock_timestamp() WHERE id = $1 AND attempt = $2 AND status = ANY($3::text[]) "
         f"RETURNING {store.COLUMNS}",
@@ -199,7 +199,7 @@ async def apply_status(conn: asyncpg.Connection, type_: str, status: JobStatus,
         row = await store.transition(
             conn, job_id, attempt=attempt, allowed_from=store.ACTIVE, status="completed", progress=1.0,
             engine=status.engine, result_width=status.width, result_height=status.height, eta_seconds=None,
-            **_reported_key(job_id, status),
+            notes=[note[:500] for note in (status.notes or [])[:20]] or None, **_reported_key(job_id, status),
         )
     elif type_ == EventType.JOB_FAILED:
         row = await store.transition(conn, job_id, attempt=attempt, allowed_from=store.ACTIVE, status="failed",

@@ -20,6 +20,8 @@ JOB = {
                         "description": "about how long is left (running: the worker's estimate; queued: from the "
                                        "place in the owner's line); null when unknown"},
         "batch_id": {"type": "string", "format": "uuid", "nullable": True},
+        "notes": {"type": "array", "items": {"type": "string"},
+                  "description": "what to know about the result, in plain sentences (completed jobs)"},
     },
 }
 OUTPUT = {

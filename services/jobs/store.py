@@ -13,7 +13,7 @@ SCHEMA = "jobs"
 COLUMNS = (
     "id, user_id, image_id, type, family, options, status, progress, engine, error, attempt, source_key, "
     "result_key, result_width, result_height, idempotency_key, correlation_id, created_at, requested_at, updated_at, "
-    "started_at, finished_at, output, eta_seconds, source_name, album_id, batch_id, batch_size"
+    "started_at, finished_at, output, eta_seconds, source_name, album_id, batch_id, batch_size, notes"
 )
 ACTIVE = ("queued", "running")
 TERMINAL = ("completed", "failed", "cancelled")
@@ -41,6 +41,7 @@ def job_json(row: asyncpg.Record) -> dict[str, Any]:
         "eta_seconds": round(float(row["eta_seconds"]), 1)
         if row["eta_seconds"] is not None and row["status"] == "running" else None,
         "batch_id": str(row["batch_id"]) if row["batch_id"] else None,
+        "notes": list(row["notes"] or []) if row["status"] == "completed" else [],
     }
 
 

@@ -194,3 +194,23 @@ async def test_a_request_lost_on_the_way_does_not_hold_its_owners_share_forever(
     assert requests == [(str(job_id), 1), (str(job_id), 2)]
     async with jobs_pool.acquire() as conn, conn.transaction():  # the old request, should it arrive, is refused
         assert await lifecycle.claim(conn, job_id, 1, "w", []) == (False, "queued")
+
+
+async def test_a_results_notes_are_kept_with_the_job_and_a_new_attempt_starts_without_them(
+    jobs_pool: asyncpg.Pool,
+) -> None:
+    """job.completed's notes ("not a photo: lines kept") are what the owner reads beside the result."""
+    job_id = await _create(jobs_pool, uuid.uuid4(), family="bopb", type_="restore_scratch")
+    async with jobs_pool.acquire() as conn, conn.transaction():
+        assert await lifecycle.claim(conn, job_id, 1, "w", []) == (True, "running")
+        row = await store.get(conn, job_id)
+        assert row is not None
+        note = "Not a photo (line art): lines kept, nothing inpainted."
+        assert await lifecycle.apply_status(conn, EventType.JOB_COMPLETED, JobStatus(
+            job_id=job_id, image_id=row["image_id"], attempt=1, status="completed", width=1, height=1,
+            notes=[note]))
+        row = await store.get(conn, job_id, for_update=True)
+        assert row is not None
+        assert store.job_json(row)["notes"] == [note]
+        requeued = await lifecycle.requeue(conn, row, ("completed",), "test")
+        assert requeued is not None and store.job_json(requeued)["notes"] == []

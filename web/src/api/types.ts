@@ -79,6 +79,8 @@ export interface Job {
   error: string | { code?: string; message?: string } | null;
   /** 1 for the first run; a retry starts attempt + 1. */
   attempt?: number;
+  /** What to know about a completed result, in plain sentences from the engine ("not a photo: lines kept"). */
+  notes?: string[];
   created_at: string;
   updated_at: string;
 }

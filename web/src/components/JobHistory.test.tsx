@@ -35,6 +35,15 @@ describe("JobHistory", () => {
     expect(within(rows[2]).queryByRole("button", { name: /Retry|Cancel/ })).not.toBeInTheDocument();
   });
 
+  it("shows a completed result's notes beside its status", () => {
+    const noop = vi.fn();
+    const note = "Not a photo (line art): lines kept, nothing inpainted.";
+    render(<JobHistory jobs={[job("done", "completed", { type: "none", options: {}, notes: [note] }), job("f", "failed", { notes: ["stale"] })]} models={MODELS} viewing={null} onView={noop} onCancel={noop} onRetry={noop} />);
+    const rows = screen.getAllByRole("row").slice(1);
+    expect(rows[0]).toHaveTextContent(note);
+    expect(rows[1]).not.toHaveTextContent("stale");
+  });
+
   it("shows the time left of a running job when the worker can tell", () => {
     const noop = vi.fn();
     render(<JobHistory jobs={[job("r", "running", { eta_seconds: 130 }), job("q", "running", { eta_seconds: null })]} models={MODELS} viewing={null} onView={noop} onCancel={noop} onRetry={noop} />);

@@ -88,6 +88,12 @@ export function JobHistory({
                     {!isTerminal(job.status) && formatEta(job.eta_seconds) ? `, ${formatEta(job.eta_seconds)}` : ""}
                   </span>
                   {job.status === "failed" && job.error && <span className="status-error">{errorText(job.error)}</span>}
+                  {job.status === "completed" &&
+                    job.notes?.map((note) => (
+                      <span key={note} className="status-note">
+                        {note}
+                      </span>
+                    ))}
                 </td>
                 <td className="row-actions">
                   {job.status === "completed" && (
