@@ -108,6 +108,16 @@ class UserUpdated(Payload):
     preferences: dict[str, Any] = Field(default_factory=dict)
 
 
+class SessionEndReason(StrEnum):
+    """Why auth ended sessions (`session.revoked`'s `reason`)."""
+
+    LOGOUT = "logout"
+    PASSWORD_CHANGED = "password_changed"
+    """Every session of the user but the one that changed the password."""
+    REFRESH_TOKEN_REUSE = "refresh_token_reuse"
+    """A rotated refresh token was presented again: its whole family (session) ends."""
+
+
 class SessionRevoked(Payload):
     """Sessions (refresh-token families) ended by logout, a password change or refresh-token reuse: the notifier
     closes their sockets. `session_ids` names them; with `all_sessions`, every session of the user ends but
@@ -117,6 +127,7 @@ class SessionRevoked(Payload):
     all_sessions: bool = False
     keep_session_id: uuid.UUID | None = None
     reason: str
+    """A SessionEndReason (a plain string here, so that a reason added later does not make the event unreadable)."""
 
 
 class AlbumEvent(Payload):

@@ -10,7 +10,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from shared.events import Envelope, EventType, SessionRevoked, UserRegistered, UserUpdated, make_event
+from shared.events import (
+    Envelope,
+    EventType,
+    SessionEndReason,
+    SessionRevoked,
+    UserRegistered,
+    UserUpdated,
+    make_event,
+)
 from shared.http import correlation_id
 
 
@@ -29,7 +37,7 @@ def user_updated(user_id: uuid.UUID, user: dict[str, Any]) -> Envelope:
     )
 
 
-def sessions_revoked(user_id: uuid.UUID, reason: str, *, session_ids: list[uuid.UUID] | None = None,
+def sessions_revoked(user_id: uuid.UUID, reason: SessionEndReason, *, session_ids: list[uuid.UUID] | None = None,
                      keep: uuid.UUID | None = None) -> Envelope:
     """session.revoked: the sessions named, or with `session_ids` None every session of the user but `keep`."""
     payload = SessionRevoked(session_ids=session_ids or [], all_sessions=session_ids is None, keep_session_id=keep,

@@ -12,6 +12,7 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from shared import outbox
+from shared.events import SessionEndReason
 from shared.http import ApiError, client_address, json_response, read_json, require_claims, require_user
 from shared.keys import POOL
 from shared.tokens import AccessClaims, hash_refresh_token, issue_access_token, new_refresh_token
@@ -70,11 +71,11 @@ def _throttled(exc: throttle.Throttled) -> ApiError:
     )
 
 
-async def _sessions_revoked(conn: Any, user_id: uuid.UUID, reason: str, *, session_ids: list[uuid.UUID] | None = None,
-                            keep: uuid.UUID | None = None) -> None:
+async def _sessions_revoked(conn: Any, user_id: uuid.UUID, reason: SessionEndReason, *,
+                            session_ids: list[uuid.UUID] | None = None, keep: uuid.UUID | None = None) -> None:
     """Tell the notifier (through the outbox, in the caller's transaction) to close the sockets of ended sessions."""
     await outbox.add(conn, store.SCHEMA, events.sessions_revoked(user_id, reason, session_ids=session_ids, keep=keep))
-    log.info("auth.sessions_revoked", user_id=str(user_id), reason=reason,
+    log.info("auth.sessions_revoked", user_id=str(user_id), reason=reason.value,
              sessions=[str(s) for s in session_ids] if session_ids is not None else "all")
 
 
@@ -162,7 +163,8 @@ async def refresh(request: web.Request) -> web.Response:
             # A rotated token presented again: it may have been stolen. End the whole session family
             # (committed: the error is raised after the transaction).
             await store.revoke_family(conn, row["family_id"])
-            await _sessions_revoked(conn, row["user_id"], "refresh_token_reuse", session_ids=[row["family_id"]])
+            await _sessions_revoked(conn, row["user_id"], SessionEndReason.REFRESH_TOKEN_REUSE,
+                                    session_ids=[row["family_id"]])
             log.warning("auth.refresh_reuse", user_id=str(row["user_id"]))
             refused = "refresh token already used; please log in again"
         elif row["expires_at"] <= store.expiry(0):
@@ -184,7 +186,7 @@ async def logout(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn, conn.transaction():
         row = await store.claim_refresh(conn, hash_refresh_token(token))
         if row is not None and await store.revoke_family(conn, row["family_id"]):
-            await _sessions_revoked(conn, row["user_id"], "logout", session_ids=[row["family_id"]])
+            await _sessions_revoked(conn, row["user_id"], SessionEndReason.LOGOUT, session_ids=[row["family_id"]])
     return web.Response(status=204)
 
 
@@ -270,7 +272,7 @@ async def update_me(request: web.Request) -> web.Response:
         if "password_hash" in fields:
             # A password change ends every other session (and their sockets); the one that made it goes on.
             await store.revoke_user(conn, user_id, keep_family=claims.session_id)
-            await _sessions_revoked(conn, user_id, "password_changed", keep=claims.session_id)
+            await _sessions_revoked(conn, user_id, SessionEndReason.PASSWORD_CHANGED, keep=claims.session_id)
         if "preferences" in fields or "display_name" in fields:
             # The notifier keeps a copy of the address and the e-mail preference (it owns no users).
             await outbox.add(conn, store.SCHEMA, events.user_updated(user_id, store.user_json(row)))
