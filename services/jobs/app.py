@@ -9,19 +9,21 @@ from aiohttp import web
 
 from shared import openapi, service
 from shared.http import base_app
+from shared.service import CleanupCtx
 
 from . import lifecycle
 from .albums_client import AlbumsClient
-from .consumers import consumers
+from .events import consumers
+from .keys import ALBUMS, SETTINGS
 from .openapi import SPEC
-from .routes import ALBUMS, SETTINGS, routes
+from .routes import routes
 from .settings import Settings
 from .store import SCHEMA
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _albums_client(settings: Settings):  # type: ignore[no-untyped-def]
+def _albums_client(settings: Settings) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         client = AlbumsClient(settings.albums_url)
         await client.start()

@@ -11,14 +11,14 @@ from aiohttp import web
 
 from shared.enhancements import TYPES, OptionError, get_type
 from shared.http import ApiError, json_response, not_found, parse_uuid, read_json, require_user, send_object
-from shared.service import POOL, STORAGE
+from shared.keys import POOL, STORAGE
 from shared.storage import NotFound
 from shared.weights import family_availability
 
 from . import lifecycle, store
-from .albums_client import AlbumsClient
 from .eta import queued as queued_eta
 from .eta import with_estimates
+from .keys import ALBUMS
 from .output import (
     content_disposition,
     content_type_of,
@@ -29,12 +29,9 @@ from .output import (
     refuse_jpeg_alpha,
 )
 from .output import result_key as output_result_key
-from .settings import Settings
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
-SETTINGS = web.AppKey("settings", Settings)
-ALBUMS = web.AppKey("albums", AlbumsClient)
 MAX_IMAGE_PIXELS_FOR = {"sr": 16_000_000}  # 4x of 16 MP is 256 MP of output: refuse beyond
 
 

@@ -1,5 +1,15 @@
-"""What the jobs service consumes: the workers' claims and status events, deleted images, dead-lettered
-requests and events; and its background loops (fair-share releases, the stale sweep)."""
+"""What the jobs service publishes and consumes, and its background loops (fair-share releases, sweeps).
+
+Publishes (through its outbox, lifecycle.py): `job.requested.<family>` when a job's turn comes (fair share),
+`job.cancelled` (to the workers), `job.updated` (what was recorded, for the notifier), `batch.finished`; and,
+best effort after a commit, the `job.updated` of starts and progress, and `job.claimed` answers.
+Consumes:
+- `job.claim` (workers; `jobs.claims`): may this attempt run? answered on the worker's reply queue.
+- `job.started`/`job.progress`/`job.completed`/`job.failed` (workers; `jobs.status`): recorded per attempt.
+- `image.deleted` (albums; `jobs.images`): the image's jobs cancelled, their results removed.
+- dead-lettered requests (`jobs.dead`): their job marked failed with a reason; dead-lettered status and image
+  events (`jobs.dead-events`): applied again, they are idempotent.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +19,11 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import structlog
+from aio_pika.abc import AbstractIncomingMessage
 from aiohttp import web
 from pydantic import ValidationError
 
-from shared.bus import Bus, Delivery, Outcome
+from shared.bus import Bus, Delivery, Handler, Outcome
 from shared.enhancements import FAMILIES
 from shared.events import (
     JOB_STATUS_EVENTS,
@@ -26,7 +37,8 @@ from shared.events import (
     job_requested,
     make_event,
 )
-from shared.service import BUS, POOL, STORAGE
+from shared.keys import BUS, POOL, STORAGE
+from shared.service import CleanupCtx
 from shared.storage import Storage
 
 from . import batches, fairshare, lifecycle
@@ -47,7 +59,7 @@ async def _publish_notices(bus: Bus | None, notices: list[Envelope]) -> None:
             log.warning("jobs.notice_not_published", error=repr(exc))
 
 
-def status_handler(pool: asyncpg.Pool, bus: Bus | None = None):  # type: ignore[no-untyped-def]
+def status_handler(pool: asyncpg.Pool, bus: Bus | None = None) -> Handler:
     async def handle(envelope: Envelope, delivery: Delivery) -> Outcome:
         try:
             status = JobStatus.model_validate(envelope.payload)
@@ -63,7 +75,7 @@ def status_handler(pool: asyncpg.Pool, bus: Bus | None = None):  # type: ignore[
     return handle
 
 
-def image_deleted_handler(pool: asyncpg.Pool, storage: Storage):  # type: ignore[no-untyped-def]
+def image_deleted_handler(pool: asyncpg.Pool, storage: Storage) -> Handler:
     async def handle(envelope: Envelope, delivery: Delivery) -> Outcome:
         try:
             event = ImageEvent.model_validate(envelope.payload)
@@ -80,7 +92,7 @@ def image_deleted_handler(pool: asyncpg.Pool, storage: Storage):  # type: ignore
     return handle
 
 
-def claim_handler(pool: asyncpg.Pool, bus: Bus):  # type: ignore[no-untyped-def]
+def claim_handler(pool: asyncpg.Pool, bus: Bus) -> Handler:
     """job.claim: a worker may run an attempt only while it is the job's current, unfinished one. The answer
     goes to the worker's own control queue; so a worker that joins after a cancel never computes it."""
 
@@ -106,7 +118,7 @@ def claim_handler(pool: asyncpg.Pool, bus: Bus):  # type: ignore[no-untyped-def]
     return handle
 
 
-def dead_event_handler(pool: asyncpg.Pool, storage: Storage):  # type: ignore[no-untyped-def]
+def dead_event_handler(pool: asyncpg.Pool, storage: Storage) -> Handler:
     """Status and image events that were dead-lettered are applied again (they are idempotent): a longer
     outage than the bus rides out in place must not leave a job running or a result behind."""
     status = status_handler(pool)
@@ -126,7 +138,7 @@ def dead_event_handler(pool: asyncpg.Pool, storage: Storage):  # type: ignore[no
     return handle
 
 
-def dead_request_handler(pool: asyncpg.Pool, delivery_limit: int):  # type: ignore[no-untyped-def]
+def dead_request_handler(pool: asyncpg.Pool, delivery_limit: int) -> Handler:
     async def handle(envelope: Envelope, delivery: Delivery) -> Outcome:
         try:
             request = JobRequested.model_validate(envelope.payload)
@@ -145,12 +157,12 @@ def dead_request_handler(pool: asyncpg.Pool, delivery_limit: int):  # type: igno
     return handle
 
 
-async def _unreadable_dead(message: object) -> Outcome:
+async def _unreadable_dead(message: AbstractIncomingMessage) -> Outcome:
     # A dead-lettered body we cannot parse names no job; the copy in renovo.dead.<queue> stays for operators.
     return Outcome.SKIP
 
 
-def consumers(settings: Settings):  # type: ignore[no-untyped-def]
+def consumers(settings: Settings) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         bus: Bus = app[BUS]
         pool = app[POOL]
@@ -167,7 +179,7 @@ def consumers(settings: Settings):  # type: ignore[no-untyped-def]
         await bus.consume(
             names.jobs_dead_queue, [names.inference_queue(f) for f in FAMILIES],
             dead_request_handler(pool, settings.common.delivery_limit), source=names.dead_exchange,
-            raw=_unreadable_dead,  # type: ignore[arg-type]
+            raw=_unreadable_dead,
         )
         await bus.consume(names.jobs_images_queue, [EventType.IMAGE_DELETED],
                           image_deleted_handler(pool, app[STORAGE]), prefetch=16)
