@@ -28,7 +28,7 @@ from shared.http import require_user
 from shared.keys import POOL, STORAGE
 from shared.storage import NotFound
 
-from . import images
+from . import images, store
 from .keys import DECODE_SLOTS, PREVIEW_BACKGROUND_SLOT, PREVIEW_TASKS, PREVIEWS_MAKING, SETTINGS
 from .objects import preview_key
 
@@ -64,10 +64,7 @@ def make_preview(data: bytes, size: int = PREVIEW_SIZE, quality: int = PREVIEW_Q
 
 async def _row(app: web.Application, user_id: uuid.UUID, image_id: uuid.UUID) -> Any:
     async with app[POOL].acquire() as conn:
-        return await conn.fetchrow(
-            "SELECT storage_key, thumbnail_key, width, height FROM albums.images WHERE id = $1 AND user_id = $2",
-            image_id, user_id,
-        )
+        return await store.get_image(conn, user_id, image_id)
 
 
 def _fits_thumbnail(app: web.Application, row: Any) -> bool:
