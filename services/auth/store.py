@@ -111,6 +111,86 @@ async def revoke_user(conn: asyncpg.Connection, user_id: uuid.UUID, keep_family:
     )
 
 
+# --- throttle of password checks (throttle.py) -----------------------------------------------------------
+
+
+async def address_known(conn: asyncpg.Connection, email: str, address: str, days: int) -> bool:
+    """Whether the account logged in from this address within `days`."""
+    return bool(await conn.fetchval(
+        "SELECT true FROM auth.known_addresses WHERE email = $1 AND address = $2 "
+        "AND seen_at > now() - make_interval(days => $3)",
+        email, address, days,
+    ))
+
+
+async def lock_throttle_keys(conn: asyncpg.Connection, names: list[str]) -> list[asyncpg.Record]:
+    """Create the keys not there yet and lock them all, in key order (the caller's transaction): `key, failures,
+    blocked_until, updated_at` and the transaction's `now`."""
+    await conn.execute(
+        "INSERT INTO auth.login_throttle (key) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT DO NOTHING", names
+    )
+    return list(await conn.fetch(
+        "SELECT key, failures, blocked_until, updated_at, now() AS now FROM auth.login_throttle "
+        "WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE",
+        names,
+    ))
+
+
+async def set_throttle(conn: asyncpg.Connection, key: str, failures: int, blocked_until: datetime | None,
+                       at: datetime) -> None:
+    await conn.execute(
+        "UPDATE auth.login_throttle SET failures = $2, blocked_until = $3, updated_at = $4 WHERE key = $1",
+        key, failures, blocked_until, at,
+    )
+
+
+async def refund_throttle(conn: asyncpg.Connection, key: str, free: int) -> None:
+    """One failure less on the key; its wait ends once it is back within its `free` failures."""
+    await conn.execute(
+        "UPDATE auth.login_throttle SET failures = greatest(failures - 1, 0), "
+        "blocked_until = CASE WHEN failures - 1 < $2 THEN NULL ELSE blocked_until END "
+        "WHERE key = $1",
+        key, free,
+    )
+
+
+async def forget_throttle(conn: asyncpg.Connection, key: str) -> None:
+    await conn.execute("DELETE FROM auth.login_throttle WHERE key = $1", key)
+
+
+async def remember_address(conn: asyncpg.Connection, email: str, address: str) -> None:
+    await conn.execute(
+        "INSERT INTO auth.known_addresses (email, address) VALUES ($1, $2) "
+        "ON CONFLICT (email, address) DO UPDATE SET seen_at = now()",
+        email, address,
+    )
+
+
+async def log_failure(conn: asyncpg.Connection, email: str, address: str) -> None:
+    await conn.execute("INSERT INTO auth.login_failures (email, address) VALUES ($1, $2)", email, address)
+
+
+async def prune(conn: asyncpg.Connection, *, refresh_grace: float, failure_window: float, failure_retention: float,
+                known_address: float) -> dict[str, int]:
+    """Delete what no longer matters (ages in seconds): expired refresh tokens (and revoked ones past their
+    expiry) after `refresh_grace`, throttle keys idle for `failure_window`, failures past `failure_retention`,
+    addresses not seen for `known_address`. The rows deleted, by table."""
+    counts = {}
+    for name, sql, arg in (
+        ("refresh_tokens", "DELETE FROM auth.refresh_tokens WHERE expires_at < now() - make_interval(secs => $1)",
+         refresh_grace),
+        ("login_throttle", "DELETE FROM auth.login_throttle WHERE updated_at < now() - make_interval(secs => $1) "
+         "AND (blocked_until IS NULL OR blocked_until < now())", failure_window),
+        ("login_failures", "DELETE FROM auth.login_failures WHERE at < now() - make_interval(secs => $1)",
+         failure_retention),
+        ("known_addresses", "DELETE FROM auth.known_addresses WHERE seen_at < now() - make_interval(secs => $1)",
+         known_address),
+    ):
+        status = await conn.execute(sql, arg)
+        counts[name] = int(status.split()[-1])
+    return counts
+
+
 def expiry(ttl: int) -> datetime:
     from shared.events import now
 

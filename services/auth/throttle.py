@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 import asyncpg
 from prometheus_client import Counter
 
+from . import store
 from .settings import Settings
 
 THROTTLED = Counter("renovo_auth_throttled_total", "Password checks refused by back-off, by key kind", ["kind"])
@@ -65,21 +66,10 @@ def backoff(settings: Settings, over: int) -> float:
 async def charge(conn: asyncpg.Connection, settings: Settings, email: str, address: str) -> Attempt:
     """Count one attempt against its keys before the password is checked; raises Throttled while a key waits."""
     async with conn.transaction():
-        known = await conn.fetchval(
-            "SELECT true FROM auth.known_addresses WHERE email = $1 AND address = $2 "
-            "AND seen_at > now() - make_interval(days => $3)",
-            email, address, settings.known_address_days,
-        )
-        free = _keys(settings, email, address, bool(known))
+        known = await store.address_known(conn, email, address, settings.known_address_days)
+        free = _keys(settings, email, address, known)
         names = sorted(free)
-        await conn.execute(
-            "INSERT INTO auth.login_throttle (key) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT DO NOTHING", names
-        )
-        rows = await conn.fetch(
-            "SELECT key, failures, blocked_until, updated_at, now() AS now FROM auth.login_throttle "
-            "WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE",
-            names,
-        )
+        rows = await store.lock_throttle_keys(conn, names)
         now: datetime = rows[0]["now"]
         window = timedelta(seconds=settings.failure_window_seconds)
         waits = [(row["blocked_until"] - now, row["key"]) for row in rows
@@ -95,11 +85,7 @@ async def charge(conn: asyncpg.Connection, settings: Settings, email: str, addre
             failures += 1
             limit = free[row["key"]]
             blocked = now + timedelta(seconds=backoff(settings, failures - limit)) if failures >= limit else None
-            await conn.execute(
-                "UPDATE auth.login_throttle SET failures = $2, blocked_until = $3, "
-                "updated_at = $4 WHERE key = $1",
-                row["key"], failures, blocked, now,
-            )
+            await store.set_throttle(conn, row["key"], failures, blocked, now)
     return Attempt(email, address, tuple(names))
 
 
@@ -109,42 +95,22 @@ async def succeeded(conn: asyncpg.Connection, settings: Settings, attempt: Attem
     async with conn.transaction():
         for key in attempt.keys:
             if key.startswith("address:"):
-                await conn.execute(
-                    "UPDATE auth.login_throttle SET failures = greatest(failures - 1, 0), "
-                    "blocked_until = CASE WHEN failures - 1 < $2 THEN NULL ELSE blocked_until END "
-                    "WHERE key = $1",
-                    key, settings.max_failures_per_address,
-                )
+                await store.refund_throttle(conn, key, settings.max_failures_per_address)
             else:
-                await conn.execute("DELETE FROM auth.login_throttle WHERE key = $1", key)
-        await conn.execute(
-            "INSERT INTO auth.known_addresses (email, address) VALUES ($1, $2) "
-            "ON CONFLICT (email, address) DO UPDATE SET seen_at = now()",
-            attempt.email, attempt.address,
-        )
+                await store.forget_throttle(conn, key)
+        await store.remember_address(conn, attempt.email, attempt.address)
 
 
 async def failed(conn: asyncpg.Connection, attempt: Attempt) -> None:
     """The password was wrong: the charge stands; the failure is logged (pruned after the retention)."""
-    await conn.execute(
-        "INSERT INTO auth.login_failures (email, address) VALUES ($1, $2)", attempt.email[:320], attempt.address
-    )
+    await store.log_failure(conn, attempt.email[:320], attempt.address)
 
 
 async def prune(conn: asyncpg.Connection, settings: Settings) -> dict[str, int]:
-    """Delete what no longer matters: expired refresh tokens (and revoked ones past their expiry), throttle keys
-    idle for the window, failures past the retention, addresses not seen for `known_address_days`."""
-    counts = {}
-    for name, sql, arg in (
-        ("refresh_tokens", "DELETE FROM auth.refresh_tokens WHERE expires_at < now() - make_interval(secs => $1)",
-         float(settings.refresh_grace_seconds)),
-        ("login_throttle", "DELETE FROM auth.login_throttle WHERE updated_at < now() - make_interval(secs => $1) "
-         "AND (blocked_until IS NULL OR blocked_until < now())", float(settings.failure_window_seconds)),
-        ("login_failures", "DELETE FROM auth.login_failures WHERE at < now() - make_interval(secs => $1)",
-         float(settings.failure_retention_seconds)),
-        ("known_addresses", "DELETE FROM auth.known_addresses WHERE seen_at < now() - make_interval(secs => $1)",
-         float(settings.known_address_days * 86400)),
-    ):
-        status = await conn.execute(sql, arg)
-        counts[name] = int(status.split()[-1])
-    return counts
+    """Delete what no longer matters (store.prune), at the ages the settings give."""
+    return await store.prune(
+        conn, refresh_grace=float(settings.refresh_grace_seconds),
+        failure_window=float(settings.failure_window_seconds),
+        failure_retention=float(settings.failure_retention_seconds),
+        known_address=float(settings.known_address_days * 86400),
+    )
