@@ -23,9 +23,9 @@ from .storage import open_storage
 
 log = structlog.get_logger(__name__)
 
-# POOL, BUS and STORAGE are still imported from here by services/jobs; their home is shared/keys.py.
-__all__ = ["BUS", "POOL", "RELAY", "STORAGE", "CleanupCtx", "bound_malloc", "bus", "database", "relay", "run",
-           "storage"]
+# BUS and STORAGE are still read from here by services/inference/app.py (service.BUS); their home is
+# shared/keys.py. Drop them from __all__ once nothing reads them here.
+__all__ = ["CleanupCtx", "bound_malloc", "bus", "database", "relay", "run", "storage", "BUS", "STORAGE"]
 
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 
