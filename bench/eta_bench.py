@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--photos", type=Path, default=PHOTOS, help="the shared images folder")
     args = parser.parse_args()
-    engine = RealSREngine(backend=args.backend)  # type: ignore[arg-type]
+    engine = RealSREngine(backend=args.backend)
     sources = ["photo/OST_009.png", "old/d.png", "photo/ADE_val_00000114.jpg"]
     print(f"device {args.device}, tile {args.tile or 'auto'}, scale {args.scale}")
     print(f"{'input':<36} {'job s':>7} {'left at 25% s':>14} {'estimate s':>11} {'error':>7}")

@@ -107,8 +107,8 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     found = dict(pids)
     for name, pattern in (("postgres", "postgres"), ("rabbitmq", "beam.smp")):
         out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
-        for i, pid in enumerate(out):
-            found[f"{name}#{i}"] = int(pid)
+        for i, number in enumerate(out):
+            found[f"{name}#{i}"] = int(number)
     ticks = os.sysconf("SC_CLK_TCK")
     result: dict[str, float] = {}
     for name, pid in found.items():
@@ -126,7 +126,7 @@ def photo_bytes(target: int = 500_000) -> bytes:
     rng = np.random.default_rng(0)
     side = 900
     base = rng.integers(0, 255, (side // 8, side // 8, 3), dtype=np.uint8)
-    img = Image.fromarray(base).resize((side, side), Image.BICUBIC)
+    img = Image.fromarray(base).resize((side, side), Image.Resampling.BICUBIC)
     noise = rng.normal(0, 12, (side, side, 3))
     arr = np.clip(np.asarray(img, dtype=np.float32) + noise, 0, 255).astype(np.uint8)
     for quality in (95, 90, 85, 80, 70):
@@ -248,10 +248,10 @@ async def run(args: argparse.Namespace, base: str, pids: dict[str, int], databas
         cpu_after = cpu_seconds(pids)
         print(f"  {count} uploads in {elapsed:.2f} s = {count / elapsed:.1f}/s; "
               f"p50 {pct(list(times), 50) * 1000:.0f} ms p95 {pct(list(times), 95) * 1000:.0f} ms")
-        spent = {n: cpu_after[n] - cpu_before.get(n, 0.0) for n in cpu_after}
-        spent["bench client"] = time.process_time() - client_before
+        by_process = {n: cpu_after[n] - cpu_before.get(n, 0.0) for n in cpu_after}
+        by_process["bench client"] = time.process_time() - client_before
         print("  CPU per upload: " + ", ".join(f"{n} {v / count * 1000:.1f} ms"
-                                             for n, v in sorted(spent.items(), key=lambda kv: -kv[1]) if v > 0))
+                                             for n, v in sorted(by_process.items(), key=lambda kv: -kv[1]) if v > 0))
         pump.cancel()
         if args.flood:
             await fairness(http, base, args.flood, args.probes)

@@ -23,7 +23,7 @@ async def _dead_count(settings: CommonSettings, queue: str) -> int:
     async with connection:
         channel = await connection.channel()
         q = await channel.declare_queue(names.dead_queue(names.prefix + queue), passive=True)
-        return int(q.declaration_result.message_count)
+        return q.declaration_result.message_count or 0
 
 
 async def test_queue_depths_and_dead_letters(user: Client, common_settings: CommonSettings) -> None:
@@ -69,7 +69,7 @@ async def _dead_letter_deliveries(settings: CommonSettings, queue: str, message_
         while (message := await q.get(no_ack=False, fail=False)) is not None:
             held.append(message)
             if message.message_id == message_id:
-                count = int((message.headers or {}).get("x-delivery-count", 0))
+                count = int(str((message.headers or {}).get("x-delivery-count", 0)))
         for message in held:
             await message.nack(requeue=True)
     return count

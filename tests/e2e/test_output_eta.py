@@ -102,7 +102,8 @@ async def test_auto_keeps_png_for_alpha_and_jpeg_refuses_it(user: Client) -> Non
                                                               "result_format": "jpeg"}
     r = await user.request("GET", f"/api/jobs/{job['id']}/result")
     flat = Image.open(io.BytesIO(await r.read()))
-    assert flat.mode == "RGB" and flat.getpixel((0, 16))[1] > 200  # transparent laid on white
+    pixel = flat.getpixel((0, 16))
+    assert flat.mode == "RGB" and isinstance(pixel, tuple) and pixel[1] > 200  # transparent laid on white
 
 
 async def test_bad_output_is_refused(user: Client) -> None:

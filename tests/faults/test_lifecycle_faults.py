@@ -27,7 +27,7 @@ async def _depth(platform: FaultPlatform, queue: str) -> int | None:
             declared = await channel.declare_queue(platform.names[2] + queue, passive=True)
         except aio_pika.exceptions.ChannelClosed:
             return None
-        return int(declared.declaration_result.message_count)
+        return declared.declaration_result.message_count or 0
 
 
 async def test_a_request_for_a_family_no_worker_has_run_waits_in_its_queue(

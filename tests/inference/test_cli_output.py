@@ -52,7 +52,8 @@ def test_jpeg_with_alpha_needs_flatten(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["restore", str(source), "-o", str(tmp_path / "s.jpg"), "--type", "none"]) == 1
     assert "transparency" in capsys.readouterr().err and not (tmp_path / "s.jpg").exists()
     assert main(["restore", str(source), "-o", str(tmp_path / "s.jpg"), "--type", "none", "--flatten"]) == 0
-    assert Image.open(tmp_path / "s.jpg").getpixel((0, 12))[0] > 200  # transparent laid on white
+    pixel = Image.open(tmp_path / "s.jpg").getpixel((0, 12))
+    assert isinstance(pixel, tuple) and pixel[0] > 200  # transparent laid on white
     assert main(["restore", str(source), "-o", str(tmp_path / "q.jpg"), "--type", "none", "--quality", "0"]) == 2
 
 

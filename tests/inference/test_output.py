@@ -26,8 +26,10 @@ from tests.inference.standins import IMAGES, _ScaleNet
 
 SRGB = bytes(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
 DATE = "2019:08:17 10:11:12"
-TYPES = {"none": {}, "sr": {"scale": 2}, "sr2d": {"scale": 2, "noise": 1}, "restore": {"face_enhance": False},
-         "restore_scratch": {"face_enhance": False}}
+TYPES: dict[str, dict[str, Any]] = {
+    "none": {}, "sr": {"scale": 2}, "sr2d": {"scale": 2, "noise": 1}, "restore": {"face_enhance": False},
+    "restore_scratch": {"face_enhance": False},
+}
 MAGIC = {"png": b"\x89PNG", "jpeg": b"\xff\xd8", "webp": b"RIFF"}
 
 
@@ -163,7 +165,7 @@ def test_16_bit_png_stays_16_bit_for_none() -> None:
     processed = process(IdentityEngine(), _rgba16_png(), "none", {}, lambda f: None, lambda: False,
                         output={"format": "png"})
     back = cv2.imdecode(np.frombuffer(processed.data, np.uint8), cv2.IMREAD_UNCHANGED)
-    assert back.dtype == np.uint16
+    assert back is not None and back.dtype == np.uint16
     result = Image.open(io.BytesIO(processed.data))
     assert result.info.get("icc_profile") == SRGB and result.getexif().get(0x0132) == DATE
 

@@ -77,7 +77,7 @@ async def _bad_tokens(user: Client, secret: str) -> dict[str, str | None]:
                                            "exp": int(time.time()) - 10}, secret, algorithm="HS256"),
         "other key": "Bearer " + issue_access_token("another-secret-" + "k" * 32, uid, 600),
         "alg none": "Bearer " + jwt.encode({"sub": str(uid), "iss": "renovo", "typ": "access",
-                                            "exp": int(time.time()) + 600}, None, algorithm="none"),
+                                            "exp": int(time.time()) + 600}, "", algorithm="none"),
         "refresh as access": f"Bearer {user.refresh_token}",
         "revoked refresh": f"Bearer {revoked}",
         "basic": "Basic dXNlcjpwYXNz",

@@ -34,7 +34,7 @@ class Recorder:
         answer = self.answer(envelope, delivery) if callable(self.answer) else self.answer
         if isinstance(answer, BaseException):
             raise answer
-        return answer  # type: ignore[no-any-return]
+        return answer
 
     async def wait_for(self, count: int, timeout: float = 20) -> None:
         async with asyncio.timeout(timeout):
@@ -93,7 +93,7 @@ async def depth(settings: CommonSettings, queue: str) -> int | None:
             declared = await channel.declare_queue(queue, passive=True)
         except aio_pika.exceptions.ChannelClosed:
             return None
-        return int(declared.declaration_result.message_count)
+        return declared.declaration_result.message_count or 0
 
 
 def event(type_: str = "test.thing", **payload: object) -> Envelope:
