@@ -15,4 +15,5 @@ class Settings(BaseSettings):
     """Seconds a new socket has to authenticate with its first message."""
     max_sockets_per_user: int = 20
     instance: str = ""
+    """Names this process's own queues and its presence row; a random name when empty."""
     common: CommonSettings = Field(default_factory=CommonSettings)
