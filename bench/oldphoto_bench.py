@@ -35,14 +35,15 @@ from bench.oldphoto_previous import scratch as previous_scratch  # noqa: E402
 from services.inference.models.oldphoto import restore_array  # noqa: E402
 from services.inference.models.oldphoto import scratch as scratch_mod  # noqa: E402
 from services.inference.models.oldphoto.synthetic import (  # noqa: E402
-    REPO_ROOT,
     Damaged,
     DamageSpec,
     damage,
     line_art,
     load_clean,
 )
+from services.inference.settings import DEFAULT_WEIGHTS_DIR  # noqa: E402
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = REPO_ROOT / "bench-out" / "oldphoto"
 SHARED_IMAGES = (REPO_ROOT / ".." / "shared" / "images").resolve()
 TEST_SEED_BASE = 10_000
@@ -141,12 +142,12 @@ def synthetic(split: str, max_side: int, seeds: int) -> list[tuple[str, bool, Da
     for scratched in (True, False):
         kind = "with scratches" if scratched else "without scratches"
         for m in METHODS:
-            g, s = np.array(gains[(m, scratched)]), np.array(sgains[(m, scratched)])
+            g, sg = np.array(gains[(m, scratched)]), np.array(sgains[(m, scratched)])
             worst = int(np.argmin(g))
             names = [c[0] for c in cases if c[1] == scratched]
             print(
                 f"{kind:18s} {m:9s} ΔPSNR mean {g.mean():+6.2f} dB, worst {g.min():+6.2f} dB ({names[worst]}); "
-                f"ΔSSIM mean {s.mean():+.3f}, worst {s.min():+.3f}"
+                f"ΔSSIM mean {sg.mean():+.3f}, worst {sg.min():+.3f}"
             )
     total_mp = mp[True] + mp[False]
     print(
@@ -161,12 +162,12 @@ def detectors(cases: list[tuple[str, bool, Damaged]], split: str, max_side: int)
     scratched = [d for _, s, d in cases if s]
     clean = [c for _, c in clean_set(split, max_side)]
     rows = {
-        "new net": lambda img: scratch_mod.detect(img, "net")[0],
+        "new net": lambda img: scratch_mod.detect(img, DEFAULT_WEIGHTS_DIR, "net")[0],
         "previous net": lambda img: previous_scratch.detect(img, "net")[0],
-        "classical": lambda img: scratch_mod.detect(img, "classical")[0],
+        "classical": lambda img: scratch_mod.detect(img, DEFAULT_WEIGHTS_DIR, "classical")[0],
     }
     for name, fn in rows.items():
-        if name == "new net" and not scratch_mod.scratch_net.available():
+        if name == "new net" and not scratch_mod.scratch_net.available(DEFAULT_WEIGHTS_DIR):
             print("new net: weights missing")
             continue
         ious = [iou(fn(d.damaged), d.scratch_mask) for d in scratched]

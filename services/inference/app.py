@@ -34,7 +34,7 @@ def _worker(settings: Settings) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         metrics.initialise(settings.families, settings.device)
         registry = Registry(families=settings.families, backend=settings.resolved_backend(),
-                            threads=settings.threads or None)
+                            threads=settings.threads or None, weights_dir=settings.weights_dir)
         worker = Worker(settings, app[service.BUS], app[service.STORAGE], registry)
         await worker.start()
         app[WORKER] = worker

@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from PIL import Image
@@ -23,11 +24,12 @@ from PIL import Image
 from shared.enhancements import FAMILIES, get_type
 
 from .engine import Availability, Backend, Engine, EngineResult, RunContext
+from .settings import DEFAULT_WEIGHTS_DIR
 
 BOPB_MODULE = "services.inference.models.oldphoto.engine"
 BOPB_CLASS = "OldPhotoEngine"
-"""The `bopb` family's engine (old-photo restoration), built without arguments; if it cannot be imported or
-built, the family is listed as unavailable with the error as the reason, and the other families work."""
+"""The `bopb` family's engine (old-photo restoration), built with the weights folder; if it cannot be imported
+or built, the family is listed as unavailable with the error as the reason, and the other families work."""
 
 
 BackendChoice = Literal["auto", "torch", "ncnn"]
@@ -68,11 +70,11 @@ class Unavailable(Engine):
         raise RuntimeError(f"engine family {self.family!r} is unavailable: {self.reason}")
 
 
-def _load_bopb() -> Engine:
+def _load_bopb(weights_dir: Path) -> Engine:
     try:
         module = importlib.import_module(BOPB_MODULE)
-        factory: Callable[[], Engine] = getattr(module, BOPB_CLASS)
-        return factory()
+        factory: Callable[..., Engine] = getattr(module, BOPB_CLASS)
+        return factory(weights_dir=weights_dir)
     except Exception as exc:  # any failure to import or build it only disables this family
         return Unavailable("bopb", f"{BOPB_MODULE}.{BOPB_CLASS} could not be loaded: {exc}")
 
@@ -84,6 +86,8 @@ class Registry:
     families: tuple[str, ...] = FAMILIES
     backend: Backend = "torch"
     threads: int | None = None
+    weights_dir: Path = DEFAULT_WEIGHTS_DIR
+    """Where the engines read weights files from (the worker's `weights_dir` setting)."""
     _engines: dict[str, Engine] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -119,7 +123,7 @@ class Registry:
 
             return Waifu2xEngine(backend=self.backend, threads=self.threads)
         if family == "bopb":
-            return _load_bopb()
+            return _load_bopb(self.weights_dir)
         return Unavailable(family, "no engine is registered for this family")
 
     def availability(self) -> dict[str, Availability]:

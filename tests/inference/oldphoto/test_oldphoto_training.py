@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from services.inference.models.oldphoto import scratch_net, train_scratch
+from services.inference.settings import DEFAULT_WEIGHTS_DIR
 
 ROOT = Path(__file__).resolve().parents[3]
-META = scratch_net.WEIGHTS.with_suffix(".json")
+WEIGHTS = scratch_net.weights_path(DEFAULT_WEIGHTS_DIR)
+META = WEIGHTS.with_suffix(".json")
 
 
 def meta() -> dict[str, object]:
@@ -22,15 +24,15 @@ def meta() -> dict[str, object]:
 
 
 def test_committed_weights_match_their_checksum_everywhere() -> None:
-    digest = hashlib.sha256(scratch_net.WEIGHTS.read_bytes()).hexdigest()
-    assert scratch_net.WEIGHTS.stat().st_size < 2_000_000
+    digest = hashlib.sha256(WEIGHTS.read_bytes()).hexdigest()
+    assert WEIGHTS.stat().st_size < 2_000_000
     assert meta()["sha256"] == digest == scratch_net.WEIGHTS_SHA256
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(rf"\b{digest}\b", makefile), "the Makefile's install check names another checksum"
 
 
 def test_committed_net_scores_what_its_training_recorded() -> None:
-    scores = train_scratch.evaluate(scratch_net.load(scratch_net.WEIGHTS))
+    scores = train_scratch.evaluate(scratch_net.load(WEIGHTS))
     recorded = meta()
     assert scores["iou"] == pytest.approx(recorded["iou"], abs=0.01)
     assert scores["false_positive"] == pytest.approx(recorded["false_positive"], abs=0.002)

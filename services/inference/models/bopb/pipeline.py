@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ...device import exact_fp32
+from ...device import exact_fp32, precision_context, resolve_device
 from ...engine import InputError, RunContext
 from . import preprocess as pp
 from .face_align import AlignedFace, FaceAligner, FaceStageUnavailable, paste_faces
@@ -30,8 +30,9 @@ the non-HR non-local attention grows with the square of the pixel count, which i
 
 def _run(net: nn.Module, *args: torch.Tensor) -> torch.Tensor:
     device = next(net.parameters()).device
-    # TF32 costs about 1e-3 against the float32 reference (README of the goldens): off for BOPB's calls only.
-    with torch.inference_mode(), exact_fp32(device):
+    # Plain fp32 (no autocast: BOPB's goldens are fp32), and TF32 off for BOPB's calls only: it costs about
+    # 1e-3 against the float32 reference (README of the goldens).
+    with precision_context(device, None), exact_fp32(device):
         return net(*(a.to(device) for a in args)).cpu()
 
 
@@ -112,7 +113,8 @@ def enhance_faces(
 
 class BopbPipeline:
     """The official pipeline over checkpoints in the official layout under `weights_dir` (the platform's
-    weights folder or its `bopb` subfolder; None means repo-root/weights/bopb).
+    weights folder or its `bopb` subfolder). The device is checked (device.resolve_device) when the first
+    network is loaded.
 
     Networks are loaded on first use and kept. One instance may serve several threads; runs are serialised
     because the networks are large and share one device.
@@ -120,7 +122,7 @@ class BopbPipeline:
 
     def __init__(
         self,
-        weights_dir: Path | None = None,
+        weights_dir: Path,
         device: str = "cpu",
         hr_min_pixels: int = HR_MIN_PIXELS,
         allow_pickle: bool = False,
@@ -135,7 +137,8 @@ class BopbPipeline:
 
     def _net(self, name: str) -> nn.Module:
         if name not in self._nets:
-            self._nets[name] = load_network(self.weights_dir, name, self.device, self.allow_pickle)
+            device = str(resolve_device(self.device))
+            self._nets[name] = load_network(self.weights_dir, name, device, self.allow_pickle)
         return self._nets[name]
 
     def restore(

@@ -39,34 +39,30 @@ FACE_FILES: dict[str, str] = {
 }
 """Face generator checkpoints: 256² crops (Setting_9_epoch_100) and 512² crops under HR (FaceSR_512)."""
 FACE_LOAD_SIZE = {"Setting_9_epoch_100": 256, "FaceSR_512": 512}
-DEFAULT_DIR = Path(__file__).resolve().parents[4] / "weights" / "bopb"
-"""repo-root/weights/bopb, where `make weights` unpacks the archives."""
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, unreadable, or does not fit the network it is meant for."""
 
 
-def bopb_root(weights_dir: Path | None) -> Path:
+def bopb_root(weights_dir: Path) -> Path:
     """The folder holding `Global/` and `Face_Enhancement/`: `weights_dir` itself when it is that folder (or
-    is named `bopb`), else its `bopb` subfolder, so callers may pass either the platform's weights folder or
-    the BOPB one; None means DEFAULT_DIR."""
-    if weights_dir is None:
-        return DEFAULT_DIR
+    is named `bopb`), else its `bopb` subfolder (where `make weights` unpacks the archives), so callers may
+    pass either the platform's weights folder (the `weights_dir` setting) or the BOPB one."""
     weights_dir = Path(weights_dir)
     if weights_dir.name == "bopb" or (weights_dir / "Global").is_dir():
         return weights_dir
     return weights_dir / "bopb"
 
 
-def missing_checkpoints(weights_dir: Path | None, with_faces: bool = False) -> list[str]:
+def missing_checkpoints(weights_dir: Path, with_faces: bool = False) -> list[str]:
     """Relative paths (under `bopb_root(weights_dir)`) of the official checkpoint files that are absent."""
     root = bopb_root(weights_dir)
     files = list(GLOBAL_FILES.values()) + (list(FACE_FILES.values()) if with_faces else [])
     return [f for f in files if not (root / f).is_file()]
 
 
-def bopb_available(weights_dir: Path | None, with_faces: bool = False) -> bool:
+def bopb_available(weights_dir: Path, with_faces: bool = False) -> bool:
     """True when every global-restoration checkpoint (and, if asked, both face generators) is present."""
     return not missing_checkpoints(weights_dir, with_faces)
 
@@ -139,9 +135,7 @@ def _build(name: str, state: dict[str, torch.Tensor]) -> nn.Module:
     return net
 
 
-def load_network(
-    weights_dir: Path | None, name: str, device: str = "cpu", allow_pickle: bool = False
-) -> nn.Module:
+def load_network(weights_dir: Path, name: str, device: str = "cpu", allow_pickle: bool = False) -> nn.Module:
     """Read `name` (a key of GLOBAL_FILES or FACE_FILES) from the weights folder; returned in eval mode."""
     rel = GLOBAL_FILES.get(name) or FACE_FILES.get(name)
     if rel is None:

@@ -17,13 +17,10 @@ import structlog
 from PIL import Image
 
 from ...engine import Availability, Engine, EngineResult, InputError, RunContext
+from ...settings import DEFAULT_WEIGHTS_DIR
 from . import pipeline as renovo
 
 log = structlog.get_logger(__name__)
-
-DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parents[4] / "weights"
-"""The repository's weights folder, used when the caller does not name one (the registry builds engines
-without arguments; the worker's `weights_dir` setting defaults to the same `weights`)."""
 
 TYPES = {"restore": False, "restore_scratch": True}
 """Enhancement type → whether the scratch stage runs."""
@@ -48,12 +45,15 @@ def renovo_available() -> tuple[bool, str | None]:
 
 
 class OldPhotoEngine(Engine):
-    """Old-photo restoration; chooses the implementation once per run from what is installed."""
+    """Old-photo restoration; chooses the implementation once per run from what is installed.
+
+    `weights_dir` is the worker's `weights_dir` setting (the registry passes it): BOPB's checkpoints and the
+    scratch net are read from there."""
 
     family = "bopb"
 
-    def __init__(self, weights_dir: Path | None = None, device: str = "cpu") -> None:
-        self.weights_dir = weights_dir or DEFAULT_WEIGHTS_DIR
+    def __init__(self, weights_dir: Path = DEFAULT_WEIGHTS_DIR, device: str = "cpu") -> None:
+        self.weights_dir = Path(weights_dir)
         self.device = device
         self._bopb: Any | None = None
 
@@ -91,7 +91,7 @@ class OldPhotoEngine(Engine):
         ok, reason = renovo_available()
         if not ok:
             raise InputError(reason or "no old-photo engine is installed")
-        restored, report = renovo.restore_image(image, with_scratch, face_enhance, ctx)
+        restored, report = renovo.restore_image(image, with_scratch, face_enhance, ctx, self.weights_dir)
         result = EngineResult(restored, "renovo")
         if report.notes:
             log.info("oldphoto.notes", notes=report.notes, content=report.content)

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from ...engine import InputError, RunContext
 from ...imageio import from_planes, to_planes
+from ...settings import DEFAULT_WEIGHTS_DIR
 from . import cleanup, content, faces, learned, scratch, tone
 
 MIN_SIDE = 16
@@ -96,11 +98,13 @@ def restore_array(
     stages: Stages = Stages(),
     grey: bool | None = None,
     mask: np.ndarray | None = None,
+    weights_dir: Path = DEFAULT_WEIGHTS_DIR,
 ) -> tuple[np.ndarray, Report]:
     """Restore an HxWx3 uint8 RGB picture; returns the restored picture and what was done.
 
     `grey` None decides from the pixels. `mask` replaces scratch detection with a known mask (the
-    benchmark's perfect-detector ablation).
+    benchmark's perfect-detector ablation). `weights_dir` holds the scratch net (the engine passes the
+    `weights_dir` setting).
     """
     ctx = ctx or RunContext()
     h, w = rgb.shape[:2]
@@ -131,7 +135,7 @@ def restore_array(
             )
     if with_scratch and stages.scratch and report.content == "photo":
         if mask is None:
-            mask, report.detector = scratch.detect(img, stages.detector, check=ctx.check_cancelled)
+            mask, report.detector = scratch.detect(img, weights_dir, stages.detector, ctx)
             # Always, not only with face_enhance: a face whose eyes were inpainted away is the worst result.
             boxes = faces.detect_faces(img)
             mask = scratch.spare_faces(mask, boxes)
@@ -189,11 +193,16 @@ def restore_array(
 
 
 def restore_image(
-    image: Image.Image, with_scratch: bool, face_enhance: bool, ctx: RunContext | None = None
+    image: Image.Image,
+    with_scratch: bool,
+    face_enhance: bool,
+    ctx: RunContext | None = None,
+    weights_dir: Path = DEFAULT_WEIGHTS_DIR,
 ) -> tuple[Image.Image, Report]:
     """Restore a decoded picture (modes of services.inference.imageio), keeping its mode and alpha."""
     planes = to_planes(image)
     rgb = _to_uint8(planes.rgb)
-    out, report = restore_array(rgb, with_scratch, face_enhance, ctx, grey=True if planes.gray else None)
+    grey = True if planes.gray else None
+    out, report = restore_array(rgb, with_scratch, face_enhance, ctx, grey=grey, weights_dir=weights_dir)
     alpha = None if planes.alpha is None else _to_uint8(planes.alpha)
     return from_planes(out, alpha, planes.gray), report

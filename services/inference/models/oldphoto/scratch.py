@@ -9,13 +9,14 @@ It is the fallback when the net's weights are missing and the baseline the bench
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import cv2
 import numpy as np
 
+from ...engine import RunContext
 from . import scratch_net
 
 
@@ -88,20 +89,18 @@ def detect_classical(rgb: np.ndarray, params: ClassicalParams = ClassicalParams(
     return mask
 
 
-NET_THRESHOLD = 0.5
-"""Probability above which a pixel is a scratch. Chosen on held-out damaged old photos (IoU 0.767–0.771 for
-thresholds 0.3–0.7, so the choice hardly matters); keeping only long components as the classical detector
-does was tried and cost IoU (0.63 → 0.55) for little gain on clean photos."""
+NET_THRESHOLD = scratch_net.THRESHOLD
+"""Probability above which a pixel is a scratch (chosen on the training script's validation scenes)."""
 
 
 def detect(
-    rgb: np.ndarray, method: str = "auto", check: Callable[[], None] | None = None
+    rgb: np.ndarray, weights_dir: Path, method: str = "auto", ctx: RunContext | None = None
 ) -> tuple[np.ndarray, str]:
-    """(HxW bool mask, method used). `auto` uses the trained net when its weights are installed."""
+    """(HxW bool mask, method used). `auto` uses the trained net when its weights are in `weights_dir`."""
     if method == "auto":
-        method = "net" if scratch_net.available() else "classical"
+        method = "net" if scratch_net.available(weights_dir) else "classical"
     if method == "net":
-        return scratch_net.probability(rgb, check=check) > NET_THRESHOLD, method
+        return scratch_net.probability(rgb, weights_dir, ctx) > NET_THRESHOLD, method
     if method == "classical":
         return detect_classical(rgb), method
     raise ValueError(f"unknown scratch detector {method!r}")

@@ -7,11 +7,14 @@ for the classical detector, worth +1.4 dB PSNR on the restored photo. This net s
 morphological top-hat and black-hat (the classical detector's cue, given to it for free) and predicts each
 pixel's scratch probability. It is fully convolutional, with dilations for a ~40 px receptive field, and
 about 14k parameters, so it runs in well under a second on a 640x480 photo on CPU.
+
+It runs through the shared tiled renderer (services/inference/tiling.py) like every other network: `DESCRIPTOR`
+tells the planner its context margin, and the run context's device, tile size and cancellation apply.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
 from pathlib import Path
 
 import cv2
@@ -19,10 +22,13 @@ import numpy as np
 import torch
 from torch import nn
 
-WEIGHTS = Path(__file__).resolve().parents[4] / "weights" / "oldphoto_scratch_net.pt"
-"""Trained weights, committed with the code (about 100 kB; train_scratch.py makes them from its seed, and
-weights/oldphoto_scratch_net.json records how): no training at install, no download at run time. Without them
-the classical detector is used."""
+from ...descriptor import ModelDescriptor
+from ...engine import RunContext
+
+WEIGHTS_FILE = "oldphoto_scratch_net.pt"
+"""Trained weights, committed with the code in the weights folder (the `weights_dir` setting; about 100 kB;
+train_scratch.py makes them from its seed, and the .json beside them records how): no training at install,
+no download at run time. Without them the classical detector is used."""
 WEIGHTS_SHA256 = "f8768574691b8275a51f3f2272e80f317f99650c0ea94ae56352ed30b7735017"
 """Its checksum (also in the Makefile, checked by `make install`, and in weights/oldphoto_scratch_net.json)."""
 
@@ -34,6 +40,24 @@ CONTEXT = 40
 
 THRESHOLD = 0.5
 """Probability above which a pixel is a scratch."""
+
+DESCRIPTOR = ModelDescriptor(
+    id="OLDPHOTO_SCRATCH_NET",
+    arch="scratchnet",
+    scale=1,
+    pad=CONTEXT,
+    in_channels=4,
+    out_channels=1,
+    half_safe=False,
+)
+"""For the shared tiled renderer: features in, logits out at the same size; unpadded nowhere (its convolutions
+pad themselves, so a picture that fits one tile is computed exactly as a whole); fp32 (reduced precision was
+not measured)."""
+
+
+def weights_path(weights_dir: Path) -> Path:
+    """The committed net's file in a weights folder."""
+    return Path(weights_dir) / WEIGHTS_FILE
 
 
 class ScratchNet(nn.Module):
@@ -48,7 +72,8 @@ class ScratchNet(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)  # type: ignore[no-any-return]
+        out: torch.Tensor = self.body(x)
+        return out
 
 
 def features(rgb: np.ndarray) -> np.ndarray:
@@ -66,47 +91,42 @@ def features(rgb: np.ndarray) -> np.ndarray:
     return np.stack([g / 127.5 - 1.0, top / 64.0, black / 64.0, fine / 32.0]).astype(np.float32)
 
 
-_cached: ScratchNet | None = None
+_cache: dict[tuple[Path, str], ScratchNet] = {}
+_cache_lock = threading.Lock()
 
 
-def load(path: Path = WEIGHTS) -> ScratchNet:
-    """The trained net, loaded once per process (CPU; it is small enough that a GPU would not pay)."""
-    global _cached
-    if _cached is None or path != WEIGHTS:
-        net = ScratchNet()
-        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        net.eval()
-        if path != WEIGHTS:
-            return net
-        _cached = net
-    return _cached
+def load(path: Path, device: str = "cpu") -> ScratchNet:
+    """The trained net from `path`, in eval mode, loaded once per (file, device) and shared (do not modify)."""
+    key = (Path(path).resolve(), str(torch.device(device)))
+    with _cache_lock:
+        net = _cache.get(key)
+        if net is None:
+            net = ScratchNet()
+            net.load_state_dict(torch.load(key[0], map_location="cpu", weights_only=True))
+            net.requires_grad_(False)
+            net = net.to(key[1]).eval()
+            _cache[key] = net
+    return net
 
 
-def available() -> bool:
-    """Whether the trained weights are installed."""
-    return WEIGHTS.is_file()
+def available(weights_dir: Path) -> bool:
+    """Whether the trained weights are in `weights_dir`."""
+    return weights_path(weights_dir).is_file()
 
 
-@torch.inference_mode()
 def probability(
-    rgb: np.ndarray, net: ScratchNet | None = None, tile: int = 512, check: Callable[[], None] | None = None
+    rgb: np.ndarray, weights_dir: Path, ctx: RunContext | None = None, net: ScratchNet | None = None
 ) -> np.ndarray:
-    """HxW float32 scratch probability, computed in overlapping tiles to bound memory on huge photos.
+    """HxW float32 scratch probability, through the shared tiled renderer (tiles bound the memory on huge
+    photos; `ctx` gives the device, the tile size and cancellation). `net` replaces the committed one."""
+    from ...tiling import upscale  # the renderer imports the device layer; keep this module light to import
 
-    `check` is called before each tile; it raises to stop (cancellation).
-    """
-    net = net or load()
-    feats = features(rgb)
-    h, w = rgb.shape[:2]
-    out = np.empty((h, w), np.float32)
-    for y in range(0, h, tile):
-        for x in range(0, w, tile):
-            if check is not None:
-                check()
-            y0, x0 = max(0, y - CONTEXT), max(0, x - CONTEXT)
-            y1, x1 = min(h, y + tile + CONTEXT), min(w, x + tile + CONTEXT)
-            logits = net(torch.from_numpy(np.ascontiguousarray(feats[:, y0:y1, x0:x1]))[None])
-            prob = torch.sigmoid(logits)[0, 0].numpy()
-            ty1, tx1 = min(h, y + tile), min(w, x + tile)
-            out[y:ty1, x:tx1] = prob[y - y0 : ty1 - y0, x - x0 : tx1 - x0]
-    return out
+    ctx = ctx or RunContext()
+    net = net or load(weights_path(weights_dir), ctx.device)
+    feats = np.ascontiguousarray(features(rgb).transpose(1, 2, 0))
+    # Progress stays with the caller (the scratch stage is a small share of the whole run).
+    quiet = RunContext(cancelled=ctx.cancelled, device=ctx.device, tile=ctx.tile, precision=ctx.precision,
+                       family=ctx.family)  # fmt: skip
+    logits = upscale(net, DESCRIPTOR, feats, quiet, quantise=False, channels_last=False)
+    prob: np.ndarray = torch.sigmoid(torch.from_numpy(logits[..., 0])).numpy()
+    return prob

@@ -1,8 +1,8 @@
 """Reproducible synthetic old-photo damage, with its ground truth, and procedural scenes to damage.
 
 Used by the scratch detector's training (train_scratch.py: procedural scenes only, so training reads no image
-file and needs nothing but this repository) and by bench/oldphoto_bench.py (clean photos of ../shared/images,
-scored against their undamaged selves).
+file and needs nothing but this repository) and by bench/oldphoto_bench.py, which damages clean photos it
+reads itself (../shared/images) and scores the results against their undamaged selves.
 
 The damage follows the life of a print and its scan: the print fades and yellows (contrast loss, lifted
 blacks, a warm cast, some loss of saturation), the scan is soft (blur), the print carries thin bright and dark
@@ -20,9 +20,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import Image
-
-REPO_ROOT = Path(__file__).resolve().parents[4]
-PHOTO_DIR = (REPO_ROOT / ".." / "shared" / "images" / "photo").resolve()
 
 
 @dataclass(frozen=True)
@@ -76,11 +73,6 @@ def load_clean(path: Path, max_side: int | None = None) -> np.ndarray:
         size = (max(1, round(rgb.shape[1] * f)), max(1, round(rgb.shape[0] * f)))
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(rgb)
-
-
-def clean_photos(max_side: int | None = None) -> list[tuple[str, np.ndarray]]:
-    """Every clean photo of ../shared/images/photo, by file name."""
-    return [(p.name, load_clean(p, max_side)) for p in sorted(PHOTO_DIR.iterdir()) if p.is_file()]
 
 
 def _scratch_path(rng: np.random.Generator, h: int, w: int) -> np.ndarray:

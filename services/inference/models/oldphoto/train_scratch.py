@@ -30,7 +30,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .scratch_net import THRESHOLD, WEIGHTS, ScratchNet, features
+from ...settings import DEFAULT_WEIGHTS_DIR
+from .scratch_net import THRESHOLD, ScratchNet, features, weights_path
 from .synthetic import DamageSpec, damage, scene
 
 SEED = 20261129
@@ -216,7 +217,7 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--workers", type=int, default=1, help="processes making the scenes (same result)")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: steadiest on a shared machine)")
-    ap.add_argument("--out", type=Path, default=WEIGHTS)
+    ap.add_argument("--out", type=Path, default=weights_path(DEFAULT_WEIGHTS_DIR))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     net = train(args.steps, args.batch, args.crop, args.scenes, args.seed, args.device, workers=args.workers)
