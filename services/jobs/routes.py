@@ -18,7 +18,7 @@ from shared.weights import family_availability
 from . import lifecycle, store
 from .eta import queued as queued_eta
 from .eta import with_estimates
-from .keys import ALBUMS
+from .keys import ALBUMS, SETTINGS
 from .output import (
     content_disposition,
     content_type_of,
@@ -45,7 +45,7 @@ async def models(request: web.Request) -> web.Response:
     require_user(request)
     items = []
     for t in TYPES.values():
-        available, engine, reason = family_availability(t.family)
+        available, engine, reason = family_availability(t.family, request.app[SETTINGS].weights_dir)
         items.append({
             "type": t.name, "family": t.family, "label": t.label, "description": t.description,
             "options": [o.to_json() for o in t.options], "available": available, "engine": engine,
@@ -86,7 +86,7 @@ async def create_job(request: web.Request) -> web.Response:
             existing = await store.by_idempotency_key(conn, user_id, key)
         if existing is not None:
             return _replay(existing, image_uuid, type_name, options, output)
-    available, _, reason = family_availability(kind.family)
+    available, _, reason = family_availability(kind.family, request.app[SETTINGS].weights_dir)
     if not available:
         raise ApiError(409, "model_unavailable", f"{kind.label} is not available on this installation: {reason}")
     image = await request.app[ALBUMS].image(image_uuid, request.headers["Authorization"], _correlation_id())

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.settings import CommonSettings
+from shared.weights import DEFAULT_WEIGHTS_DIR
 
 
 class Settings(BaseSettings):
@@ -35,5 +38,7 @@ class Settings(BaseSettings):
     Longer than any honest wait in a family's queue."""
     release_interval_seconds: float = 2.0
     """How often held jobs are released as a safety net (releases normally follow each change at once)."""
-    weights_dir: str = "weights"
+    weights_dir: Path = DEFAULT_WEIGHTS_DIR
+    """The weights folder (`RENOVO_JOBS_WEIGHTS_DIR`), the inference workers' one: whether BOPB's official
+    checkpoints are there decides which engine `GET /api/models` names for old photos."""
     common: CommonSettings = Field(default_factory=CommonSettings)

@@ -55,15 +55,15 @@ def test_size_and_checksum_mismatches_are_caught(tmp_path: Path) -> None:
     assert "sha256" in (weights.verify(["WAIFU2X_ANIME_UP2X"], bad_sum)["WAIFU2X_ANIME_UP2X"] or "")
 
 
-def test_bopb_prefers_official_checkpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(weights, "BOPB_DIR", tmp_path)
+def test_bopb_prefers_official_checkpoints_in_the_weights_folder_it_is_given(tmp_path: Path) -> None:
     installed = weights.weight_file(weights.BOPB_FALLBACK_MODEL) is not None
-    available, engine, reason = weights.family_availability("bopb")
+    available, engine, reason = weights.family_availability("bopb", tmp_path)
     assert (available, engine) == (installed, "renovo") and (reason is None) == installed
     for name in weights.BOPB_REQUIRED:
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_bytes(b"x")
-    assert weights.family_availability("bopb") == (True, "bopb", None)
+        (tmp_path / "bopb" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "bopb" / name).write_bytes(b"x")
+    assert weights.family_availability("bopb", tmp_path) == (True, "bopb", None)
+    assert weights.family_availability("bopb", tmp_path / "elsewhere")[1] == "renovo"
 
 
 def test_bopb_required_files_match_the_bopb_engine() -> None:
