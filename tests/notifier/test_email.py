@@ -161,7 +161,7 @@ async def test_a_batch_short_of_its_size_is_announced_once_when_overdue(
         assert smtp_server.inbox.to(user.email) == []
         async with pool.acquire() as conn:  # the batch's last request was made long ago
             await conn.execute("UPDATE jobs.jobs SET created_at = created_at - interval '1 hour' "
-                               "WHERE user_id = $1 AND batch_id = $2", user_id, uuid.UUID(batch["id"]))
+                               "WHERE user_id = $1 AND batch_id = $2", user_id, uuid.UUID(str(batch["id"])))
         assert await batches.sweep_overdue(pool, overdue_seconds=600) == 1
         assert await batches.sweep_overdue(pool, overdue_seconds=600) == 0
     finally:

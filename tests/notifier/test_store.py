@@ -34,9 +34,10 @@ async def test_the_newest_update_wins_whatever_the_order(pool: Any) -> None:
         assert await store.recipient(conn, user) is None
         await store.add_recipient(conn, user, "a@example.org")
         row = await store.recipient(conn, user)
-        assert row["email"] == "a@example.org" and row["notify_email"] is False
+        assert row is not None and row["email"] == "a@example.org" and row["notify_email"] is False
         await store.update_recipient(conn, user, "b@example.org", "Bea", True, late)
         await store.update_recipient(conn, user, "old@example.org", "Old", False, early)  # arrives last
         await store.add_recipient(conn, user, "a@example.org")  # a redelivered registration
         row = await store.recipient(conn, user)
+    assert row is not None
     assert (row["email"], row["display_name"], row["notify_email"]) == ("b@example.org", "Bea", True)
