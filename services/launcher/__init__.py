@@ -203,8 +203,12 @@ class Platform:
             self.processes[name] = child.spawn()
             return
         out = None if self.log_dir is None and name != "nginx" else open(logs / f"{name}.log", "ab")  # noqa: SIM115
-        self.processes[name] = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=out,
-                                                start_new_session=True)
+        try:
+            self.processes[name] = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=out,
+                                                    start_new_session=True)
+        finally:
+            if out is not None:
+                out.close()  # the child has its own descriptor
 
     def supervisor(self, extra: list[Child] | None = None, say: Callable[[str], None] = print) -> Supervisor:
         return Supervisor({**self.children, **{c.name: c for c in extra or []}}, say=say)

@@ -73,6 +73,7 @@ def lock_data_dir(data_dir: Path) -> IO[str]:
     except OSError:
         handle.seek(0)
         owner = handle.read().strip() or "?"
+        handle.close()
         raise LaunchError(f"another Renovo (process {owner}) runs with RENOVO_DATA_DIR={data_dir}.\n  To fix: stop "
                           "it, or give this one its own RENOVO_DATA_DIR (and RENOVO_PORT)") from None
     handle.seek(0)
