@@ -3,6 +3,8 @@
     python bench/models_bench.py --process          # whole processes: `renovo restore` against ncnn's own
                                                     # runtime, 320x320 and 1 MP, RealSR/CUNet/UpConv7 (+RSS,
                                                     # pixel ratio of the tile planner)
+    python bench/models_bench.py --process --before /tmp/before   # also another checkout's `renovo restore`,
+                                                    # interleaved in the same rounds (before/after in one run)
     python bench/models_bench.py                    # RealSR x4, CUNet 2x, UpConv7 photo 2x on the CPU
     python bench/models_bench.py --threads 2 --repeats 3 --compile
     python bench/models_bench.py --device cuda      # fp16 autocast, MP/s and share of the GPU's peak
@@ -203,7 +205,8 @@ def large_child(dry: bool, backend: str, threads: int) -> None:
                 return np.ascontiguousarray(chw.repeat(4, axis=1).repeat(4, axis=2))
 
         stand_in = NcnnNetwork.__new__(NcnnNetwork)
-        stand_in.model_id, stand_in.runner = "REALSR_DF2K_UP4X", NearestRunner()  # duck-typed NcnnRunner
+        stand_in.model_id, stand_in.tail = "REALSR_DF2K_UP4X", None
+        stand_in.runner = NearestRunner()  # type: ignore[assignment]  # duck-typed NcnnRunner
         engine._ncnn["REALSR_DF2K_UP4X"] = stand_in
     result = engine.run(decode(LARGE), "sr", {"scale": 4}, RunContext())
     data = encode_png(result.image)
@@ -272,10 +275,10 @@ PROCESS_MODELS = [
 ]
 
 
-def _timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+def _timed(command: list[str], env: dict[str, str], cwd: Path = ROOT) -> tuple[float, float]:
     """Wall seconds and peak RSS (GiB) of one whole process."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     if status != 0:
@@ -283,16 +286,64 @@ def _timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 2**20
 
 
+PLANNED = r"""
+import sys
+import torch
+from services.inference.device import tile_budget
+from services.inference.models import descriptor
+from services.inference.tiling import plan_tiles
+
+model_id, backend, width, height = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+desc = descriptor(model_id)
+budget, _ = tile_budget(desc, torch.device("cpu"), None, backend=backend)
+rows, cols = plan_tiles(height, width, desc, max_pixels=budget)
+print(f"{rows.computed * cols.computed / (width * height):.3f}")
+"""
+"""The tile planner's computed/actual input pixels in a checkout (this one or `--before`'s)."""
+
+
+def _planned_ratio(tree: Path, model_id: str, backend: str, width: int, height: int) -> str:
+    command = [sys.executable, "-c", PLANNED, model_id, backend, str(width), str(height)]
+    done = subprocess.run(command, cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True,
+                          text=True, check=True)
+    return done.stdout.strip()
+
+
+def pixel_ratios(args: argparse.Namespace) -> None:
+    """Only the planner's computed/actual pixel ratios (no runs): every model, size and backend, and the
+    `--before` checkout's beside them."""
+    from services.inference.registry import resolve_backend
+
+    sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]
+    backends = [resolve_backend("auto", "cpu"), *(b for b in ("torch", "ncnn") if b != resolve_backend("auto", "cpu"))]
+    from services.inference.models import descriptor
+
+    print("pixels: the planner's computed/actual input pixels; floor: ncnn's own whole-picture run (the network's "
+          "crop and size multiple)")
+    before = f" {'before':>7}" if args.before else ""
+    print(f"{'model':28} {'input':>9} {'backend':8} {'pixels':>7} {'floor':>6}{before}")
+    for model_id, *_ in PROCESS_MODELS:
+        for width, height in sizes:
+            for backend in backends:
+                line = f"{model_id:28} {f'{width}x{height}':>9} {backend:8} "
+                desc = descriptor(model_id)
+                m, c = desc.size_multiple, desc.crop
+                floor = max(-(-(height + 2 * c) // m) * m, desc.min_size) * max(-(-(width + 2 * c) // m) * m,
+                                                                                 desc.min_size) / (width * height)
+                line += f"{_planned_ratio(ROOT, model_id, backend, width, height):>7} {floor:6.3f}"
+                if args.before:
+                    line += f" {_planned_ratio(Path(args.before).resolve(), model_id, backend, width, height):>7}"
+                print(line, flush=True)
+
+
 def bench_process(args: argparse.Namespace) -> None:
     """Whole processes, interleaved round by round: ncnn's runtime on the whole picture vs `renovo restore`."""
     from PIL import Image
 
-    from services.inference.device import tile_budget
     from services.inference.models import descriptor
     from services.inference.ncnn_backend import blob_names
-    from services.inference.planner import NCNN_BYTES_PER_INPUT_PIXEL, host_free_bytes
+    from services.inference.planner import host_free_bytes
     from services.inference.registry import resolve_backend
-    from services.inference.tiling import plan_tiles
 
     sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]
     chosen = [m for m in PROCESS_MODELS if not args.models or any(k in m[0] for k in args.models.split(","))]
@@ -311,12 +362,15 @@ def bench_process(args: argparse.Namespace) -> None:
                 source = Path(tmp) / f"{model_id}_{width}x{height}.png"
                 rgb.resize((width, height), Image.Resampling.BICUBIC).save(source)
                 param = str(model_path(model_id))
-                per_pixel = NCNN_BYTES_PER_INPUT_PIXEL.get(desc.arch, 16_000)
+                # ncnn's whole-picture run, measured: RRDBNet 54 kB per input pixel, CUNet 9.6, UpConv7 4.7.
+                per_pixel = {"rrdbnet": 56_000, "upcunet": 11_000, "cunet": 11_000}.get(desc.arch, 6_000)
                 need = (width + 2 * desc.crop) * (height + 2 * desc.crop) * per_pixel
                 if need > 0.8 * host_free_bytes():
                     print(f"{model_id:28} {f'{width}x{height}':>9} ncnn's whole-picture run needs ~{need / 2**30:.0f} "
                           "GiB here: skipped (no reference, no ratio)", flush=True)
                     continue
+                envs: dict[str, dict[str, str]] = {}
+                cwds: dict[str, Path] = {}
                 runs: dict[str, list[str]] = {
                     "ncnn runtime, whole": [
                         sys.executable, "-c", NCNN_PROCESS, param, str(source), str(Path(tmp) / "ref.png"),
@@ -324,18 +378,22 @@ def bench_process(args: argparse.Namespace) -> None:
                         *blob_names(model_id),
                     ],
                 }
-                for backend in backends:
-                    label = f"renovo --backend {backend}" + (f" ({auto})" if backend == "auto" else "")
-                    runs[label] = [
-                        sys.executable, "-m", "services.cli", "restore", str(source), "-o",
-                        str(Path(tmp) / f"{backend}.png"), "--type", type_name, *options, "--threads",
-                        str(args.threads), "--backend", backend,
-                    ]
+                trees = {"": ROOT} | ({"before: ": Path(args.before).resolve()} if args.before else {})
+                for prefix, tree in trees.items():
+                    for backend in backends:
+                        label = f"{prefix}renovo --backend {backend}" + (f" ({auto})" if backend == "auto" else "")
+                        runs[label] = [
+                            sys.executable, "-m", "services.cli", "restore", str(source), "-o",
+                            str(Path(tmp) / f"{backend}.png"), "--type", type_name, *options, "--threads",
+                            str(args.threads), "--backend", backend,
+                        ]
+                        envs[label] = {**env, "PYTHONPATH": str(tree)}
+                        cwds[label] = tree
                 times: dict[str, list[float]] = {name: [] for name in runs}
                 peaks: dict[str, float] = {}
                 for _ in range(args.repeats):
                     for name, command in runs.items():
-                        seconds, rss = _timed(command, env)
+                        seconds, rss = _timed(command, envs.get(name, env), cwds.get(name, ROOT))
                         times[name].append(seconds)
                         peaks[name] = max(peaks.get(name, 0.0), rss)
                 reference = times["ncnn runtime, whole"]
@@ -348,9 +406,7 @@ def bench_process(args: argparse.Namespace) -> None:
                     pixels = f"{padded_h * padded_w / (width * height):.2f}"
                     if name != "ncnn runtime, whole":
                         backend = auto if "auto" in name else name.split()[-1]
-                        budget, _ = tile_budget(desc, torch.device("cpu"), None, backend=backend)
-                        rows, cols = plan_tiles(height, width, desc, max_pixels=budget)
-                        pixels = f"{rows.computed * cols.computed / (width * height):.2f}"
+                        pixels = _planned_ratio(cwds[name], model_id, backend, width, height)
                     print(f"{model_id:28} {f'{width}x{height}':>9} {name:22} {min(times[name]):8.1f} {ratio:8.2f} "
                           f"{peaks[name]:8.2f} {pixels:>7}", flush=True)
 
@@ -457,12 +513,16 @@ def main() -> None:
     parser.add_argument("--sizes", default="320x320,1000x1000", help="--process: input sizes, WxH,…")
     parser.add_argument("--models", default="", help="--process: substrings of model ids (default all three)")
     parser.add_argument("--backends", default="torch,ncnn", help="--process: backends besides auto")
+    parser.add_argument("--before", help="--process, --pixels: another checkout to run beside this one")
+    parser.add_argument("--pixels", action="store_true", help="only the planner's pixel ratios (no runs)")
     parser.add_argument("--gpu", action="store_true", help="CUDA: RealSR/CUNet input MP/s, planner's choice")
     parser.add_argument("--gpu-size", default="1500x1000", help="--gpu: input size WxH (1.5 MP)")
     parser.add_argument("--large-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--dry", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.process:
+    if args.pixels:
+        pixel_ratios(args)
+    elif args.process:
         bench_process(args)
     elif args.gpu:
         bench_gpu(args)

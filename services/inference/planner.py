@@ -31,10 +31,13 @@ pixel against the 16 kB assumed) keeps `sr` x4 of 320x320 under 1.5 GiB and 4000
 # 2x; UpConv7: 256 channels before the deconvolution) and rounded up; RRDBNet measures 12.3 kB.
 TORCH_BYTES_PER_INPUT_PIXEL: dict[str, int] = {"rrdbnet": 16_000, "upcunet": 10_000, "cunet": 10_000,
                                                "upconv7": 5_000}
-# ncnn's CPU runtime, measured (peak RSS growth / input pixels of one whole-image run, fp32, 2 threads):
-# RRDBNet 56 kB (its packed layouts keep more blobs alive), CUNet 10.5 kB, UpConv7 7.2 kB; rounded up.
-NCNN_BYTES_PER_INPUT_PIXEL: dict[str, int] = {"rrdbnet": 60_000, "upcunet": 12_000, "cunet": 12_000,
-                                              "upconv7": 8_000}
+# ncnn's CPU runtime, measured (peak RSS growth / input pixels of one run, fp32, 2 threads, ncnn 1.0.20261020):
+# RRDBNet 12.7 kB at 256² with its upsampling tail run in pieces (ncnn_backend.run_split; whole it holds 47-54 kB,
+# most of it the tail's 4x-resolution activations); CUNet 9.2-9.6 kB (200², 400²); UpConv7 4.7 kB (400²).
+# Rounded up with room for the ~0.35 GiB a process holds besides (libraries, RRDBNet's Winograd-transformed
+# weights): `sr` x4 of 320x320 as one 320² window would peak near 1.6 GiB, so it takes two.
+NCNN_BYTES_PER_INPUT_PIXEL: dict[str, int] = {"rrdbnet": 16_000, "upcunet": 11_000, "cunet": 11_000,
+                                              "upconv7": 6_000}
 DEFAULT_BYTES_PER_INPUT_PIXEL = 16_000
 MIN_TILE = 16
 
