@@ -23,9 +23,7 @@ from .storage import open_storage
 
 log = structlog.get_logger(__name__)
 
-# BUS and STORAGE are still read from here by services/inference/app.py (service.BUS); their home is
-# shared/keys.py. Drop them from __all__ once nothing reads them here.
-__all__ = ["CleanupCtx", "bound_malloc", "bus", "database", "relay", "run", "storage", "BUS", "STORAGE"]
+__all__ = ["CleanupCtx", "bound_malloc", "bus", "database", "relay", "run", "storage"]
 
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 

@@ -8,14 +8,14 @@ from aiohttp import web
 
 from shared import service
 from shared.http import base_app
+from shared.keys import BUS, STORAGE
 from shared.service import CleanupCtx
 
 from . import metrics
+from .keys import WORKER
 from .registry import Registry
 from .settings import Settings
 from .worker import Worker
-
-WORKER = web.AppKey("worker", Worker)
 
 
 def check_device(settings: Settings) -> None:
@@ -35,7 +35,7 @@ def _worker(settings: Settings) -> CleanupCtx:
         metrics.initialise(settings.families, settings.device)
         registry = Registry(families=settings.families, backend=settings.resolved_backend(),
                             threads=settings.threads or None, weights_dir=settings.weights_dir)
-        worker = Worker(settings, app[service.BUS], app[service.STORAGE], registry)
+        worker = Worker(settings, app[BUS], app[STORAGE], registry)
         await worker.start()
         app[WORKER] = worker
         yield

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from shared.bus import Bus, Delivery, Outcome
 from shared.enhancements import OptionError, get_type
 from shared.events import (
+    JOB_REQUESTED_PREFIX,
     Envelope,
     EventType,
     JobClaim,
@@ -180,7 +181,7 @@ class Worker:
             self._running.discard(task)
 
     async def _handle(self, envelope: Envelope, delivery: Delivery) -> Outcome:
-        family = envelope.type.removeprefix("job.requested.")
+        family = envelope.type.removeprefix(JOB_REQUESTED_PREFIX)
         try:
             request = JobRequested.model_validate(envelope.payload)
         except ValidationError as exc:
