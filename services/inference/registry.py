@@ -22,9 +22,9 @@ from typing import Any, Literal
 from PIL import Image
 
 from shared.enhancements import FAMILIES, get_type
+from shared.weights import DEFAULT_WEIGHTS_DIR  # not .settings: pydantic-settings costs the CLI 0.2-0.4 s
 
 from .engine import Availability, Backend, Engine, EngineResult, RunContext
-from .settings import DEFAULT_WEIGHTS_DIR
 
 BOPB_MODULE = "services.inference.models.oldphoto.engine"
 BOPB_CLASS = "OldPhotoEngine"
