@@ -10,6 +10,8 @@
     python bench/models_bench.py --device cuda      # fp16 autocast, MP/s and share of the GPU's peak
     python bench/models_bench.py --large            # peak RSS of a 4000×3000 `sr` run (long on a CPU)
     python bench/models_bench.py --large-dry        # the same pipeline with a nearest-×4 network (minutes)
+    python bench/models_bench.py --large --large-tiles 2 --backend ncnn   # the real network's first 2 tiles
+                                                    # (their peak: model, input, band, one window's activations)
 
 Every variant runs the whole picture as one tile through services.inference.tiling (so it includes padding,
 blending and the uint8 conversion) except `ncnn whole`, which is ncnn's runtime alone on the padded picture:
@@ -180,7 +182,7 @@ def bench_models(args: argparse.Namespace) -> None:
             print(line, flush=True)
 
 
-def large_child(dry: bool, backend: str, threads: int) -> None:
+def large_child(dry: bool, backend: str, threads: int, tiles: int = 0) -> None:
     """The measured run (in its own process): decode → `sr` x4 engine → PNG, as the worker does it."""
     torch.set_num_threads(threads)
     from services.inference.imageio import encode_png
@@ -208,6 +210,21 @@ def large_child(dry: bool, backend: str, threads: int) -> None:
         stand_in.model_id, stand_in.tail = "REALSR_DF2K_UP4X", None
         stand_in.runner = NearestRunner()  # type: ignore[assignment]  # duck-typed NcnnRunner
         engine._ncnn["REALSR_DF2K_UP4X"] = stand_in
+    if tiles:  # the real network's first tiles only: stop (cancel) once that many have reported progress
+        from services.inference.engine import Cancelled
+
+        reported = [0]
+
+        def count(fraction: float) -> None:
+            reported[0] += 1
+
+        try:
+            engine.run(decode(LARGE), "sr", {"scale": 4}, RunContext(progress=count,
+                                                                     cancelled=lambda: reported[0] >= tiles))
+        except Cancelled:
+            pass
+        print(f"stopped after {reported[0]} tiles, {engine.last_stats}")
+        return
     result = engine.run(decode(LARGE), "sr", {"scale": 4}, RunContext())
     data = encode_png(result.image)
     width, height = result.image.size
@@ -226,11 +243,15 @@ def bench_large(args: argparse.Namespace) -> None:
     ]
     if args.large_dry:
         command.append("--dry")
+    if args.large_tiles:
+        command += ["--large-tiles", str(args.large_tiles)]
     start = time.perf_counter()
     with tempfile.TemporaryDirectory():
         subprocess.run(command, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # Linux: KiB, largest child
     label = "nearest-x4 stand-in (pipeline only)" if args.large_dry else f"RealSR x4, {args.backend} backend"
+    if args.large_tiles:
+        label += f", first {args.large_tiles} tiles only (no canvas rows, no encode)"
     print(
         f"4000x3000 sr x4, {label}: {time.perf_counter() - start:.0f} s, peak RSS {peak_kib / 2**20:.2f} GiB"
     )
@@ -275,15 +296,15 @@ PROCESS_MODELS = [
 ]
 
 
-def _timed(command: list[str], env: dict[str, str], cwd: Path = ROOT) -> tuple[float, float]:
-    """Wall seconds and peak RSS (GiB) of one whole process."""
+def _timed(command: list[str], env: dict[str, str], cwd: Path = ROOT) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (GiB) of one whole process."""
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     if status != 0:
         raise RuntimeError(f"{command[:4]}… failed: {process.stderr.read().decode()[-800:] if process.stderr else ''}")
-    return seconds, usage.ru_maxrss / 2**20
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 2**20
 
 
 PLANNED = r"""
@@ -351,8 +372,10 @@ def bench_process(args: argparse.Namespace) -> None:
     backends = ["auto"] + [b for b in args.backends.split(",") if b and b != auto]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(args.threads)}
     print(f"whole processes, {args.threads} threads, {args.repeats} interleaved round(s); auto = {auto} here; "
-          f"ratio = time / ncnn's time in the same round (median); pixel ratio = computed/actual input pixels")
-    print(f"{'model':28} {'input':>9} {'run':22} {'time s':>8} {'vs ncnn':>8} {'RSS GiB':>8} {'pixels':>7}")
+          f"time and CPU (user + system) seconds: best round; vs ncnn: time / ncnn's in the same round (median); "
+          f"pixels = computed/actual input pixels. CPU seconds are the steadier figure on a shared machine.")
+    print(f"{'model':28} {'input':>9} {'run':44} {'time s':>8} {'vs ncnn':>8} {'CPU s':>8} {'vs ncnn':>8} "
+          f"{'RSS GiB':>8} {'pixels':>7}")
     with tempfile.TemporaryDirectory() as tmp:
         for model_id, type_name, options, picture in chosen:
             desc = descriptor(model_id)
@@ -390,15 +413,18 @@ def bench_process(args: argparse.Namespace) -> None:
                         envs[label] = {**env, "PYTHONPATH": str(tree)}
                         cwds[label] = tree
                 times: dict[str, list[float]] = {name: [] for name in runs}
+                cpu: dict[str, list[float]] = {name: [] for name in runs}
                 peaks: dict[str, float] = {}
                 for _ in range(args.repeats):
                     for name, command in runs.items():
-                        seconds, rss = _timed(command, envs.get(name, env), cwds.get(name, ROOT))
+                        seconds, cpu_seconds, rss = _timed(command, envs.get(name, env), cwds.get(name, ROOT))
                         times[name].append(seconds)
+                        cpu[name].append(cpu_seconds)
                         peaks[name] = max(peaks.get(name, 0.0), rss)
-                reference = times["ncnn runtime, whole"]
+                reference, reference_cpu = times["ncnn runtime, whole"], cpu["ncnn runtime, whole"]
                 for name in runs:
                     ratio = float(np.median([t / r for t, r in zip(times[name], reference, strict=True)]))
+                    cpu_ratio = float(np.median([t / r for t, r in zip(cpu[name], reference_cpu, strict=True)]))
                     # ncnn's runtime computes the picture plus what the network consumes (crop, size multiple).
                     m, c = desc.size_multiple, desc.crop
                     padded_h = max(-(-(height + 2 * c) // m) * m, desc.min_size)
@@ -407,8 +433,8 @@ def bench_process(args: argparse.Namespace) -> None:
                     if name != "ncnn runtime, whole":
                         backend = auto if "auto" in name else name.split()[-1]
                         pixels = _planned_ratio(cwds[name], model_id, backend, width, height)
-                    print(f"{model_id:28} {f'{width}x{height}':>9} {name:22} {min(times[name]):8.1f} {ratio:8.2f} "
-                          f"{peaks[name]:8.2f} {pixels:>7}", flush=True)
+                    print(f"{model_id:28} {f'{width}x{height}':>9} {name:44} {min(times[name]):8.1f} {ratio:8.2f} "
+                          f"{min(cpu[name]):8.1f} {cpu_ratio:8.2f} {peaks[name]:8.2f} {pixels:>7}", flush=True)
 
 
 def bench_gpu(args: argparse.Namespace) -> None:
@@ -517,6 +543,7 @@ def main() -> None:
     parser.add_argument("--pixels", action="store_true", help="only the planner's pixel ratios (no runs)")
     parser.add_argument("--gpu", action="store_true", help="CUDA: RealSR/CUNet input MP/s, planner's choice")
     parser.add_argument("--gpu-size", default="1500x1000", help="--gpu: input size WxH (1.5 MP)")
+    parser.add_argument("--large-tiles", type=int, default=0, help="--large: stop after this many tiles")
     parser.add_argument("--large-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--dry", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -527,7 +554,7 @@ def main() -> None:
     elif args.gpu:
         bench_gpu(args)
     elif args.large_child:
-        large_child(args.dry, args.backend, args.threads)
+        large_child(args.dry, args.backend, args.threads, args.large_tiles)
     elif args.large or args.large_dry:
         bench_large(args)
     else:
