@@ -70,7 +70,7 @@ def ncnn_whole(runner: NcnnNetwork, desc: ModelDescriptor, image: np.ndarray) ->
     extra_h = (-(height + 2 * pad)) % m + max(0, desc.min_size - (height + 2 * pad))
     extra_w = (-(width + 2 * pad)) % m + max(0, desc.min_size - (width + 2 * pad))
     x = F.pad(x, (pad, pad + extra_w, pad, pad + extra_h), mode=default_border(desc))
-    y = runner(x)
+    y = torch.from_numpy(runner.runner.run(x[0].numpy()))[None]  # ncnn's own whole run, not our split tail
     skip, s = desc.scale * (desc.pad - desc.crop), desc.scale
     y = y[0, :, skip : skip + s * height, skip : skip + s * width]
     return (y.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()

@@ -4,7 +4,9 @@ On two CPU cores ncnn's hand-tuned x86 kernels beat PyTorch eager on these convo
 bench/models_bench.py). This path keeps the tiling engine's plan (services/inference/planner.py), its feathered
 blend, progress and cancellation, but runs in numpy, so a process on this backend never pays torch's start-up
 (seconds) or its memory; the only copies are one tile's input, its output and the band of rows being blended,
-and the uint8 canvas is written in place.
+and the uint8 canvas is written in place. A network whose graph ends in an upsampling tail (RRDBNet: nearest ×2,
+conv, nearest ×2, three convs) runs that tail in pieces (`NcnnRunner.run_split`): same output, a quarter of the
+memory per pixel, so the planner's windows are four times larger.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class NcnnNetwork:
     def __call__(self, batch: Any) -> Any:
         import torch
 
-        outputs = [torch.from_numpy(self.runner.run(item.float().contiguous().numpy())) for item in batch.cpu()]
+        outputs = [torch.from_numpy(self.run(item.float().contiguous().numpy())) for item in batch.cpu()]
         return torch.stack(outputs).to(batch.device)
 
 
