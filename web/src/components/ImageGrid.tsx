@@ -58,6 +58,7 @@ export function ImageGrid({
   const [width, setWidth] = useState(0);
   const [rows, setRows] = useState({ first: 0, last: 6 });
   const restored = useRef(restoreScrollY === null);
+  const [retry, setRetry] = useState(0);
   const { columns, cell, gap, rowHeight } = layoutFor(width);
   const rowCount = Math.ceil(images.length / columns);
 
@@ -96,13 +97,23 @@ export function ImageGrid({
     };
   }, [measure, images.length]);
 
-  // Back to where this gallery was left, once the grid is laid out.
+  // Back to where this gallery was left, once the grid is laid out. While the page is still shorter than that
+  // (the rows above it laid out a frame late on a busy machine), try again as it grows, for a moment only:
+  // after that the person's own scrolling wins.
+  const restoreUntil = useRef(0);
   useLayoutEffect(() => {
     if (restored.current || width === 0 || restoreScrollY === null) return;
-    restored.current = true;
+    if (!restoreUntil.current) restoreUntil.current = performance.now() + 2000;
     window.scrollTo(0, restoreScrollY);
     measure();
-  }, [width, restoreScrollY, measure]);
+    const short = window.scrollY < restoreScrollY - 1;
+    if (!short || performance.now() > restoreUntil.current) {
+      restored.current = true;
+      return;
+    }
+    const frame = requestAnimationFrame(() => setRetry((n) => n + 1));
+    return () => cancelAnimationFrame(frame);
+  }, [width, restoreScrollY, measure, rowCount, retry]);
 
   // The next page when the rows near the end are on screen.
   const nearEnd = rows.last >= rowCount - OVERSCAN_ROWS - 1;

@@ -75,6 +75,18 @@ describe("live updates", () => {
     expect(notifications[0].title).toMatch(/ready/);
   });
 
+  it("announces a retry that failed again before this tab heard of the retry", async () => {
+    const failedTwice = { ...job("j2", "failed", "2026-01-01T00:00:09Z"), attempt: 2, error: "damaged again" };
+    setup([(url) => (url === "/api/jobs/j2" ? json(200, failedTwice) : undefined)]);
+    const socket = await readySocket(0);
+    socket.receive({ type: "job.failed", job_id: "j2", image_id: "img-1", status: "failed", error: "damaged" });
+    expect(await screen.findByText("Enhancement failed")).toBeInTheDocument();
+    // The retry's own pushes arrive before the retry's answer: read against attempt 1 they ask for the record.
+    socket.receive({ type: "job.started", job_id: "j2", image_id: "img-1", status: "running" });
+    socket.receive({ type: "job.failed", job_id: "j2", image_id: "img-1", status: "failed", error: "damaged again" });
+    await waitFor(() => expect(screen.getAllByText("Enhancement failed")).toHaveLength(2));
+  });
+
   it("reconnects after the socket drops and catches up on what it missed", async () => {
     let dropped = false;
     const fake = setup([

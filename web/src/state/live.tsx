@@ -89,9 +89,11 @@ export function LiveProvider({
 
   const announce = useCallback(
     (job: Job) => {
-      if (notified.current.has(job.id) || batchJobs.current.has(job.id)) return;
+      // Once per attempt: a retried job that fails (or completes) again says so again.
+      const attemptKey = `${job.id}:${job.attempt ?? 1}`;
+      if (notified.current.has(attemptKey) || batchJobs.current.has(job.id)) return;
       if (job.status !== "completed" && job.status !== "failed") return;
-      notified.current.add(job.id);
+      notified.current.add(attemptKey);
       const href = `/images/${job.image_id}?job=${job.id}`;
       if (job.status === "completed") {
         toast({ kind: "success", title: "Your image is ready", body: "The enhancement finished.", href, linkText: "View" });
@@ -164,7 +166,8 @@ export function LiveProvider({
       }
       const slot = { again: false, announce: announceIt };
       inFlight.set(id, slot);
-      const prevStatus = store.get(id)?.status;
+      const prev = store.get(id);
+      const prevStatus = prev?.status;
       client.get<Job>(`/api/jobs/${id}`, abort.signal).then(
         (job) => {
           inFlight.delete(id);
@@ -177,7 +180,10 @@ export function LiveProvider({
           } else if (slot.again) {
             fetchJob(id, slot.announce);
           }
-          if (now && isTerminal(now.status) && (slot.announce || (prevStatus !== undefined && prevStatus !== now.status))) {
+          // A retry can end before this tab hears of it (its pushes, read against the old attempt, ask for the
+          // record): a newer attempt that has ended is news too.
+          const newAttempt = prev !== undefined && (now?.attempt ?? 1) > (prev.attempt ?? 1);
+          if (now && isTerminal(now.status) && (slot.announce || newAttempt || (prevStatus !== undefined && prevStatus !== now.status))) {
             announce(now);
           }
         },
