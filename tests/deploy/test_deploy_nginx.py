@@ -201,6 +201,8 @@ def start(gateway: Gateway) -> Iterator[Gateway]:
     finally:
         process.terminate()  # SIGTERM: nginx's fast shutdown
         process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
         for server in servers:
             server.shutdown()
             server.server_close()
