@@ -38,6 +38,14 @@ def test_committed_net_scores_what_its_training_recorded() -> None:
     assert scores["false_positive"] == pytest.approx(recorded["false_positive"], abs=0.002)
 
 
+def test_mask_rule_is_the_one_training_chose_on_its_validation_scenes() -> None:
+    # Threshold and minimum length come from train_scratch.choose_mask_rule (validation scenes), not from
+    # the benchmark's photos: the constants the detector uses are the recorded choice.
+    rule = meta()["rule"]
+    assert rule["threshold"] == scratch_net.THRESHOLD  # type: ignore[index]
+    assert rule["min_length"] == scratch_net.MIN_LENGTH  # type: ignore[index]
+
+
 def test_short_retraining_reproduces_the_recorded_short_run() -> None:
     recorded = meta()["short"]
     again = train_scratch.short_check()

@@ -89,10 +89,6 @@ def detect_classical(rgb: np.ndarray, params: ClassicalParams = ClassicalParams(
     return mask
 
 
-NET_THRESHOLD = scratch_net.THRESHOLD
-"""Probability above which a pixel is a scratch (chosen on the training script's validation scenes)."""
-
-
 def detect(
     rgb: np.ndarray, weights_dir: Path, method: str = "auto", ctx: RunContext | None = None
 ) -> tuple[np.ndarray, str]:
@@ -100,7 +96,7 @@ def detect(
     if method == "auto":
         method = "net" if scratch_net.available(weights_dir) else "classical"
     if method == "net":
-        return scratch_net.probability(rgb, weights_dir, ctx) > NET_THRESHOLD, method
+        return scratch_net.to_mask(scratch_net.probability(rgb, weights_dir, ctx)), method
     if method == "classical":
         return detect_classical(rgb), method
     raise ValueError(f"unknown scratch detector {method!r}")

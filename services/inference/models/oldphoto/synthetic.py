@@ -331,17 +331,87 @@ def line_art(rng: Rng, h: int, w: int) -> np.ndarray:
     return img
 
 
+def branches(img: np.ndarray, rng: Rng) -> None:
+    """Bare tree branches: forking, tapering dark (sometimes bright) lines, as jagged as a crack but part of
+    the scene (softened with it). Without them the detector learnt "branching thin line = crack" and flagged
+    every tree against a sky."""
+    h, w = img.shape[:2]
+    col = rng.uniform(0, 80, 3) if rng.random() < 0.8 else rng.uniform(190, 255, 3)
+    m = np.zeros((h, w), np.float32)
+    for _ in range(int(rng.integers(1, 4))):
+        tips = [(rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0, 2 * np.pi), int(rng.integers(2, 5)))]
+        drawn = 0
+        while tips and drawn < 40:
+            x, y, a, width = tips.pop()
+            pts = [(x, y)]
+            for _ in range(int(rng.integers(4, 14))):
+                a += rng.normal(0, 0.35)
+                x, y = x + np.cos(a) * rng.uniform(3, 10), y + np.sin(a) * rng.uniform(3, 10)
+                pts.append((x, y))
+                if rng.random() < 0.2:
+                    tips.append((x, y, a + rng.choice([-1, 1]) * rng.uniform(0.3, 1.0), max(1, width - 1)))
+            cv2.polylines(m, [np.round(np.array(pts)).astype(np.int32)], False, 1.0, width, cv2.LINE_AA)
+            drawn += 1
+    k = rng.uniform(0.5, 1.0)
+    img[:] = img * (1 - k * m[..., None]) + col * k * m[..., None]
+
+
+def grid(img: np.ndarray, rng: Rng) -> None:
+    """Bricks, tiles, windows, fences: a (slightly rotated) grid of thin mortar or frame lines."""
+    h, w = img.shape[:2]
+    m = np.zeros((2 * h, 2 * w), np.float32)
+    step_y, step_x = rng.uniform(6, 30), rng.uniform(10, 50)
+    width = int(rng.choice([1, 1, 2, 3]))
+    for i, y in enumerate(np.arange(0, 2 * h, step_y)):
+        cv2.line(m, (0, int(y)), (2 * w, int(y)), 1.0, width, cv2.LINE_AA)
+        offset = step_x / 2 if (i % 2 and rng.random() < 0.7) else 0.0
+        for x in np.arange(offset, 2 * w, step_x):
+            cv2.line(m, (int(x), int(y)), (int(x), int(y + step_y)), 1.0, width, cv2.LINE_AA)
+    rot = cv2.getRotationMatrix2D((w, h), float(rng.normal(0, 15)), 1.0)
+    m = cv2.warpAffine(m, rot, (2 * w, 2 * h))[h // 2 : h // 2 + h, w // 2 : w // 2 + w]
+    # Only part of the picture is a wall: a soft-edged region.
+    region = np.zeros((h, w), np.float32)
+    cv2.ellipse(region, (int(rng.uniform(0, w)), int(rng.uniform(0, h))), (int(w * 0.6), int(h * 0.6)),
+                rng.uniform(0, 180), 0, 360, 1.0, -1)  # fmt: skip
+    m = m * cv2.GaussianBlur(region, (0, 0), 5)
+    col = rng.uniform(0, 255, 3)
+    k = rng.uniform(0.3, 0.9)
+    img[:] = img * (1 - k * m[..., None]) + col * k * m[..., None]
+
+
+def clutter(img: np.ndarray, rng: Rng) -> None:
+    """Many small sharp-edged shapes (leaves, pebbles, a crowd's details): crisp edges in every direction."""
+    h, w = img.shape[:2]
+    for _ in range(int(rng.integers(20, 80))):
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        r = rng.uniform(1.5, 6)
+        pts = np.stack([cx + rng.normal(0, r, 5), cy + rng.normal(0, r, 5)], 1).astype(np.int32)
+        cv2.fillPoly(img, [cv2.convexHull(pts)], tuple(float(c) for c in rng.uniform(0, 255, 3)), cv2.LINE_AA)
+
+
 def scene(rng: Rng, h: int, w: int) -> tuple[np.ndarray, str]:
     """(clean HxWx3 uint8 picture, `photo` or `lineart`)."""
     r = rng.random()
     if r < 0.12:
         img, kind = line_art(rng, h, w), "lineart"
     else:
-        img = background(rng, h, w)
+        # A third of the photos are drawn at twice the size and reduced, as photos are for the web: their
+        # detail (half-pixel strands, aliased edges) is as crisp as a scratch.
+        zoom = 2 if rng.random() < 0.33 else 1
+        img = background(rng, zoom * h, zoom * w)
         kind = "photo"
-        for f in (fur, hair, whiskers, wires, text):
-            if rng.random() < 0.35:
+        for f in (fur, hair, whiskers, wires, text, branches, grid, clutter):
+            if rng.random() < 0.3:
                 f(img, rng)
-    # Camera softness: content is blurred like the rest of the picture (scratches come later, crisp).
-    img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.0))
+        if zoom > 1:
+            img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+    # Camera softness: content is softened like the rest of the picture (scratches come later, crisp), but
+    # photos downscaled for the web are nearly as crisp as a scratch, so some are left sharp or sharpened.
+    sigma = rng.uniform(0.0, 1.0)
+    if sigma > 0.15:
+        img = cv2.GaussianBlur(img, (0, 0), sigma)
+    if rng.random() < 0.25:
+        img = img + rng.uniform(0.3, 1.5) * (img - cv2.GaussianBlur(img, (0, 0), 1.0))
+    if rng.random() < 0.3:  # many old photos are black and white
+        img = np.repeat(img @ np.array([[0.299], [0.587], [0.114]], np.float32), 3, axis=2)
     return np.clip(np.round(img), 0, 255).astype(np.uint8), kind
