@@ -90,7 +90,7 @@ def clean_set(split: str, max_side: int) -> list[tuple[str, np.ndarray]]:
 
 
 METHODS: dict[str, Method] = {
-    "nlm": lambda img, s: cv2.fastNlMeansDenoisingColored(img, None, 10, 10, 7, 21),  # type: ignore[dict-item]
+    "nlm": lambda img, s: cv2.fastNlMeansDenoisingColored(img, None, 10, 10, 7, 21),
     "previous": lambda img, s: previous_restore(img, s, False)[0],
     "new": lambda img, s: restore_array(img, s, False)[0],
 }

@@ -43,7 +43,7 @@ class ScratchNet(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)  # type: ignore[no-any-return]
+        return self.body(x)
 
 
 def features(rgb: np.ndarray) -> np.ndarray:

@@ -50,7 +50,7 @@ def denoise(rgb: np.ndarray, sigma: float, strength: float = 1.0, grey: bool = F
         return np.repeat(g[..., None], 3, axis=2)
     # Colour noise of a scan is mostly luminance grain; chroma gets the same h, which JPEG's chroma
     # blocking needs.
-    return cv2.fastNlMeansDenoisingColored(np.ascontiguousarray(rgb), None, h, h, 7, 21)  # type: ignore[no-any-return]
+    return cv2.fastNlMeansDenoisingColored(np.ascontiguousarray(rgb), None, h, h, 7, 21)
 
 
 def sharpen(rgb: np.ndarray, amount: float, sigma: float = 1.0) -> np.ndarray:

@@ -70,7 +70,9 @@ def detect_faces(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
     small = cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
     grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
     boxes = []
-    for r in _DETECTOR(grey, 1):  # type: ignore[misc]
+    detector = _DETECTOR
+    assert detector is not None  # faces_supported() loaded it
+    for r in detector(grey, 1):
         x0, y0 = max(0, int(r.left() / f)), max(0, int(r.top() / f))
         x1, y1 = min(w, int(r.right() / f)), min(h, int(r.bottom() / f))
         if x1 > x0 and y1 > y0:
@@ -118,7 +120,8 @@ def care(
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
-_PREDICTOR: Any | None = None
+_PREDICTOR: Any = None
+"""dlib's landmark predictor once loaded; False when it cannot be (no dlib, no model)."""
 
 
 def _landmarks(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:
@@ -138,7 +141,7 @@ def _landmarks(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | 
     import dlib
 
     x0, y0, x1, y1 = box
-    shape = _PREDICTOR(np.ascontiguousarray(rgb), dlib.rectangle(x0, y0, x1, y1))  # type: ignore[operator]
+    shape = _PREDICTOR(np.ascontiguousarray(rgb), dlib.rectangle(x0, y0, x1, y1))
     return np.array([(p.x, p.y) for p in shape.parts()], np.float32)
 
 
@@ -155,7 +158,7 @@ def _alignment(rgb: np.ndarray, box: tuple[int, int, int, int], side: int) -> np
     scale = side / (MARGIN * max(x1 - x0, y1 - y0))
     m = cv2.getRotationMatrix2D((cx, cy), angle, scale)
     m[:, 2] += np.array([side / 2 - cx, side / 2 - cy])
-    return m  # type: ignore[no-any-return]
+    return m
 
 
 def enhance(

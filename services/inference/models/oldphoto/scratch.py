@@ -55,7 +55,7 @@ def _line_ness(residue: np.ndarray, p: ClassicalParams) -> np.ndarray:
     responses = np.stack([cv2.filter2D(residue, -1, k) for k in _line_kernels(p.line_length, p.orientations)])
     median = np.median(responses, axis=0)
     texture = cv2.blur(median, (31, 31))
-    return (responses.max(axis=0) - median) / (texture + 5.0)  # type: ignore[no-any-return]
+    return (responses.max(axis=0) - median) / (texture + 5.0)
 
 
 def _long_thin(strength: np.ndarray, p: ClassicalParams) -> np.ndarray:
@@ -73,7 +73,7 @@ def _long_thin(strength: np.ndarray, p: ClassicalParams) -> np.ndarray:
         pts = np.column_stack(np.nonzero(labels[y : y + h, x : x + w] == i)).astype(np.float32)
         length = max(cv2.minAreaRect(pts)[1])
         keep[i] = length >= p.min_length_px and area / max(length, 1.0) <= p.max_width_px
-    return keep[labels]  # type: ignore[no-any-return]
+    return keep[labels]
 
 
 def detect_classical(rgb: np.ndarray, params: ClassicalParams = ClassicalParams()) -> np.ndarray:
@@ -123,7 +123,7 @@ def spare_faces(mask: np.ndarray, boxes: list[tuple[int, int, int, int]], grow: 
         )
         drop |= inside
     drop[0] = True  # background
-    return mask & ~drop[labels]  # type: ignore[no-any-return]
+    return mask & ~drop[labels]
 
 
 def inpaint(rgb: np.ndarray, mask: np.ndarray, grow: int = 1, radius: int = 3) -> np.ndarray:
@@ -137,4 +137,4 @@ def inpaint(rgb: np.ndarray, mask: np.ndarray, grow: int = 1, radius: int = 3) -
     m: np.ndarray = mask.astype(np.uint8) * 255
     if grow > 0:
         m = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-    return cv2.inpaint(np.ascontiguousarray(rgb), m, radius, cv2.INPAINT_TELEA)  # type: ignore[no-any-return]
+    return cv2.inpaint(np.ascontiguousarray(rgb), m, radius, cv2.INPAINT_TELEA)

@@ -182,7 +182,7 @@ def _pink(rng: Rng, h: int, w: int, beta: float = 2.0) -> np.ndarray:
     spec = (rng.normal(size=f.shape) + 1j * rng.normal(size=f.shape)) / f ** (beta / 4)
     spec[0, 0] = 0
     x = np.fft.irfft2(spec, s=(h, w)).astype(np.float32)
-    return (x - x.mean()) / (x.std() + 1e-6)  # type: ignore[no-any-return]
+    return (x - x.mean()) / (x.std() + 1e-6)
 
 
 def _palette(rng: Rng) -> tuple[np.ndarray, np.ndarray]:
@@ -207,7 +207,7 @@ def background(rng: Rng, h: int, w: int) -> np.ndarray:
         soft = cv2.GaussianBlur(m, (0, 0), rng.uniform(0.3, 4))[..., None]
         col = rng.uniform(0, 255, 3) + _pink(rng, h, w)[..., None] * rng.uniform(0, 40)
         img = img * (1 - soft) + col * soft
-    return img  # type: ignore[no-any-return]
+    return img
 
 
 def _strokes(

@@ -27,6 +27,7 @@ import hashlib
 import json
 import time
 from pathlib import Path
+from typing import TypedDict
 
 import cv2
 import numpy as np
@@ -194,7 +195,15 @@ def choose_mask_rule(net: ScratchNet, count: int = 60) -> dict[str, float]:
     return {k: round(v, 4) for k, v in best.items()}
 
 
-SHORT = {"steps": 40, "batch_size": 4, "crop": 48, "scenes": 12, "seed": SEED}
+class TrainingRun(TypedDict):
+    steps: int
+    batch_size: int
+    crop: int
+    scenes: int
+    seed: int
+
+
+SHORT: TrainingRun = {"steps": 40, "batch_size": 4, "crop": 48, "scenes": 12, "seed": SEED}
 """The short retraining the reproducibility test repeats on a CPU (seconds), with the committed file's seed."""
 
 
@@ -203,7 +212,7 @@ def short_check() -> dict[str, float]:
     on two validation scenes. Recorded beside the weights; the test retrains and compares within a tolerance
     (the same script, seed and data; only floating-point details of the machine may differ)."""
     losses: list[float] = []
-    net = train(**SHORT, log=False, losses=losses)  # type: ignore[arg-type]
+    net = train(**SHORT, log=False, losses=losses)
     with torch.inference_mode():
         probs = [
             float(torch.sigmoid(net(torch.from_numpy(make_sample(VAL_SEED + i, 96)[0])[None])).mean())
