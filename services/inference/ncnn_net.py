@@ -15,7 +15,7 @@ import importlib.util
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -72,6 +72,12 @@ class NcnnNetwork:
         return torch.stack(outputs).to(batch.device)
 
 
+class ChwNetwork(Protocol):
+    """What `upscale_numpy` runs: C×H×W float32 in, the network's raw output out (an `NcnnNetwork`)."""
+
+    def run(self, chw: np.ndarray) -> np.ndarray: ...
+
+
 def _index(start: int, size: int, length: int, border: Border) -> np.ndarray:
     positions = np.arange(start, start + size)
     if border == "replicate" or length == 1:
@@ -93,7 +99,7 @@ def _ramp(size: int, fade: int, fall_in: bool, fall_out: bool) -> np.ndarray:
 
 
 def upscale_numpy(
-    net: NcnnNetwork,
+    net: ChwNetwork,
     desc: ModelDescriptor,
     image: np.ndarray,
     ctx: RunContext,
