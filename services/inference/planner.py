@@ -30,7 +30,9 @@ pixel against the 16 kB assumed) keeps `sr` x4 of 320x320 under 1.5 GiB and 4000
 # the widest tensors alive at once (RRDBNet: ~200 channels at 4x resolution in the upsampler; CUNet: UNet2 at
 # 2x; UpConv7: 256 channels before the deconvolution) and rounded up; RRDBNet measures 12.3 kB.
 TORCH_BYTES_PER_INPUT_PIXEL: dict[str, int] = {"rrdbnet": 16_000, "upcunet": 10_000, "cunet": 10_000,
-                                               "upconv7": 5_000}
+                                               "upconv7": 5_000, "scratchnet": 1_000}
+# The old-photo scratch detector (20 channels at full resolution) measures 590 B per input pixel at 256x256 and
+# 380 at 512x512 (peak RSS growth of one forward pass); 1 kB keeps a 1.5 MP photo in one window.
 # ncnn's CPU runtime, measured (peak RSS growth / input pixels of one run, fp32, 2 threads, ncnn 1.0.20261020):
 # RRDBNet 12.7 kB at 256² with its upsampling tail run in pieces (ncnn_backend.run_split; whole it holds 47-54 kB,
 # most of it the tail's 4x-resolution activations); CUNet 9.2-9.6 kB (200², 400²); UpConv7 4.7 kB (400²).

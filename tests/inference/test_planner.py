@@ -86,6 +86,15 @@ def test_the_ncnn_backend_also_computes_at_most_15_percent_more_on_a_one_megapix
         assert _ratio(rows, cols, height, width) <= 1.15, model_id
 
 
+def test_the_scratch_detector_sees_a_photo_of_a_few_megapixels_whole() -> None:
+    """Its own small budget (1 kB per pixel), not the 16 kB default that cut a 1.5 MP photo into 1.8x the pixels."""
+    from services.inference.models.oldphoto.scratch_net import DESCRIPTOR
+
+    pixels, _ = tile_budget(DESCRIPTOR, CPU, None, free_bytes=64 << 30)
+    rows, cols = plan_tiles(1000, 1500, DESCRIPTOR, max_pixels=pixels)
+    assert len(rows.starts) * len(cols.starts) == 1 and _ratio(rows, cols, 1000, 1500) == 1.0
+
+
 def test_tiled_run_reports_its_pixel_ratio_as_metric_and_stats() -> None:
     image = RNG.integers(0, 256, (70, 90, 3), dtype=np.uint8)
     stats = TileStats()
