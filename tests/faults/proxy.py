@@ -70,3 +70,6 @@ class CuttableProxy:
         if self._server is not None:
             self.loop.call_soon_threadsafe(self._server.close)
         self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self.loop.close()  # its self-pipe sockets with it
