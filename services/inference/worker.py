@@ -165,8 +165,8 @@ class Worker:
 
     async def _report(self, type_: str, request: JobRequested, user_id: uuid.UUID | None,
                       correlation_id: str | None, **fields: Any) -> None:
-        status = {EventType.JOB_STARTED: "running", EventType.JOB_PROGRESS: "running",
-                  EventType.JOB_COMPLETED: "completed", EventType.JOB_FAILED: "failed"}[EventType(type_)]
+        status = {EventType.JOB_STARTED: JobState.RUNNING, EventType.JOB_PROGRESS: JobState.RUNNING,
+                  EventType.JOB_COMPLETED: JobState.COMPLETED, EventType.JOB_FAILED: JobState.FAILED}[EventType(type_)]
         payload = JobStatus(job_id=request.job_id, image_id=request.image_id, attempt=request.attempt,
                             status=status, **fields)
         await self.bus.publish(make_event(type_, payload, user_id=user_id, correlation_id=correlation_id))

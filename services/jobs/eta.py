@@ -14,6 +14,8 @@ from typing import Any
 
 import asyncpg
 
+from shared.events import JobState
+
 from . import fairshare, store
 
 RECENT = 20
@@ -21,7 +23,7 @@ RECENT = 20
 
 async def queued(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> dict[uuid.UUID, float]:
     """Estimates for the queued ones among `rows` (one query)."""
-    ids = [r["id"] for r in rows if r["status"] == "queued"]
+    ids = [r["id"] for r in rows if r["status"] == JobState.QUEUED]
     if not ids:
         return {}
     found = await conn.fetch(
@@ -45,6 +47,6 @@ async def queued(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> dict[u
 
 def with_estimates(items: list[dict[str, Any]], estimates: dict[uuid.UUID, float]) -> list[dict[str, Any]]:
     for item in items:
-        if item["status"] == "queued" and item["eta_seconds"] is None:
+        if item["status"] == JobState.QUEUED and item["eta_seconds"] is None:
             item["eta_seconds"] = estimates.get(uuid.UUID(item["id"]))
     return items

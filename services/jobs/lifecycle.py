@@ -135,7 +135,8 @@ async def claim(conn: asyncpg.Connection, job_id: uuid.UUID, attempt: int, worke
 
 
 async def cancel(conn: asyncpg.Connection, row: asyncpg.Record, correlation_id: str | None) -> asyncpg.Record | None:
-    updated = await store.transition(conn, row["id"], attempt=None, allowed_from=store.ACTIVE, status="cancelled")
+    updated = await store.transition(conn, row["id"], attempt=None, allowed_from=store.ACTIVE,
+                                     status=JobState.CANCELLED)
     if updated is not None:
         await outbox.add(conn, store.SCHEMA, _status_event(updated, EventType.JOB_CANCELLED, correlation_id))
         await announce(conn, updated, EventType.JOB_CANCELLED)
@@ -189,20 +190,20 @@ async def apply_status(conn: asyncpg.Connection, type_: str, status: JobStatus,
                 await _notice(conn, notices, announcement(row, EventType.JOB_PROGRESS, eta_seconds=eta))
         return True
     if type_ == EventType.JOB_STARTED:
-        row = await store.transition(conn, job_id, attempt=attempt, allowed_from=("queued",), status="running",
-                                     engine=status.engine)
+        row = await store.transition(conn, job_id, attempt=attempt, allowed_from=(JobState.QUEUED,),
+                                     status=JobState.RUNNING, engine=status.engine)
         if row is not None and row["started_at"] is not None:
             QUEUE_WAIT.labels(row["type"]).observe((row["started_at"] - row["requested_at"]).total_seconds())
             await _notice(conn, notices, announcement(row, EventType.JOB_STARTED))
         return row is not None
     if type_ == EventType.JOB_COMPLETED:
         row = await store.transition(
-            conn, job_id, attempt=attempt, allowed_from=store.ACTIVE, status="completed", progress=1.0,
+            conn, job_id, attempt=attempt, allowed_from=store.ACTIVE, status=JobState.COMPLETED, progress=1.0,
             engine=status.engine, result_width=status.width, result_height=status.height, eta_seconds=None,
             notes=[note[:500] for note in (status.notes or [])[:20]] or None, **_reported_key(job_id, status),
         )
     elif type_ == EventType.JOB_FAILED:
-        row = await store.transition(conn, job_id, attempt=attempt, allowed_from=store.ACTIVE, status="failed",
+        row = await store.transition(conn, job_id, attempt=attempt, allowed_from=store.ACTIVE, status=JobState.FAILED,
                                      error=(status.error or "failed")[:1000], engine=status.engine)
     else:
         return False
@@ -232,7 +233,7 @@ def _reported_key(job_id: uuid.UUID, status: JobStatus) -> dict[str, Any]:
 
 
 async def fail_dead_lettered(conn: asyncpg.Connection, job_id: uuid.UUID, attempt: int, reason: str) -> bool:
-    row = await store.transition(conn, job_id, attempt=attempt, allowed_from=store.ACTIVE, status="failed",
+    row = await store.transition(conn, job_id, attempt=attempt, allowed_from=store.ACTIVE, status=JobState.FAILED,
                                  error=reason)
     if row is None:
         return False
@@ -266,7 +267,7 @@ async def sweep_stale(pool: asyncpg.Pool, stale_after: float, max_attempts: int)
             STALE_REQUEUED.inc()
             handled += 1
             if row["attempt"] < max_attempts:
-                await requeue(conn, row, ("running",), row["correlation_id"])
+                await requeue(conn, row, (JobState.RUNNING,), row["correlation_id"])
                 log.warning("jobs.stale_requeued", job_id=str(row["id"]), attempt=row["attempt"])
             else:
                 await fail_dead_lettered(conn, row["id"], row["attempt"],

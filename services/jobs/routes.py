@@ -10,6 +10,7 @@ import structlog
 from aiohttp import web
 
 from shared.enhancements import TYPES, OptionError, get_type
+from shared.events import JobState
 from shared.http import ApiError, json_response, not_found, parse_uuid, read_json, require_user, send_object
 from shared.keys import POOL, STORAGE
 from shared.storage import NotFound
@@ -195,7 +196,7 @@ async def _own_job(request: web.Request, *, for_update: bool = False, conn: Any 
 @routes.get("/api/jobs/{job_id}")
 async def get_job(request: web.Request) -> web.Response:
     row = await _own_job(request)
-    if row["status"] != "queued":
+    if row["status"] != JobState.QUEUED:
         return json_response(store.job_json(row))
     async with request.app[POOL].acquire() as conn:
         estimates = await queued_eta(conn, [row])
@@ -207,7 +208,7 @@ async def cancel_job(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn, conn.transaction():
         row = await _own_job(request, for_update=True, conn=conn)
         if row["status"] in store.TERMINAL:
-            if row["status"] == "cancelled":
+            if row["status"] == JobState.CANCELLED:
                 return json_response(store.job_json(row))
             raise ApiError(409, "not_cancellable", f"the job is already {row['status']}")
         updated = await lifecycle.cancel(conn, row, _correlation_id())
@@ -218,10 +219,10 @@ async def cancel_job(request: web.Request) -> web.Response:
 async def retry_job(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn, conn.transaction():
         row = await _own_job(request, for_update=True, conn=conn)
-        if row["status"] not in ("failed", "cancelled"):
+        if row["status"] not in (JobState.FAILED, JobState.CANCELLED):
             raise ApiError(409, "not_retryable",
                            f"only failed or cancelled jobs can be retried (it is {row['status']})")
-        updated = await lifecycle.requeue(conn, row, ("failed", "cancelled"), _correlation_id())
+        updated = await lifecycle.requeue(conn, row, (JobState.FAILED, JobState.CANCELLED), _correlation_id())
     return json_response(store.job_json(updated or row), status=202)
 
 
@@ -229,7 +230,7 @@ async def retry_job(request: web.Request) -> web.Response:
 async def job_result(request: web.Request) -> web.StreamResponse:
     """The result streamed from storage a chunk at a time (bounded memory), with Content-Length, ETag and ranges."""
     row = await _own_job(request)
-    if row["status"] != "completed":
+    if row["status"] != JobState.COMPLETED:
         raise ApiError(409, "not_ready", f"the job is {row['status']}, not completed")
     key = row["result_key"]
     headers = {

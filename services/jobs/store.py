@@ -9,14 +9,16 @@ from typing import Any
 
 import asyncpg
 
+from shared.events import ACTIVE_STATES, TERMINAL_STATES, JobState
+
 SCHEMA = "jobs"
 COLUMNS = (
     "id, user_id, image_id, type, family, options, status, progress, engine, error, attempt, source_key, "
     "result_key, result_width, result_height, idempotency_key, correlation_id, created_at, requested_at, updated_at, "
     "started_at, finished_at, output, eta_seconds, source_name, album_id, batch_id, batch_size, notes"
 )
-ACTIVE = ("queued", "running")
-TERMINAL = ("completed", "failed", "cancelled")
+ACTIVE = ACTIVE_STATES
+TERMINAL = TERMINAL_STATES
 
 
 def job_json(row: asyncpg.Record) -> dict[str, Any]:
@@ -32,23 +34,23 @@ def job_json(row: asyncpg.Record) -> dict[str, Any]:
         "error": row["error"],
         "attempt": row["attempt"],
         "result": {"width": row["result_width"], "height": row["result_height"]}
-        if row["status"] == "completed" else None,
+        if row["status"] == JobState.COMPLETED else None,
         "created_at": row["created_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),
         "started_at": row["started_at"].isoformat() if row["started_at"] else None,
         "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
         "output": _output_json(row),
         "eta_seconds": round(float(row["eta_seconds"]), 1)
-        if row["eta_seconds"] is not None and row["status"] == "running" else None,
+        if row["eta_seconds"] is not None and row["status"] == JobState.RUNNING else None,
         "batch_id": str(row["batch_id"]) if row["batch_id"] else None,
-        "notes": list(row["notes"] or []) if row["status"] == "completed" else [],
+        "notes": list(row["notes"] or []) if row["status"] == JobState.COMPLETED else [],
     }
 
 
 def _output_json(row: asyncpg.Record) -> dict[str, Any]:
     output = row["output"]
     spec = dict(json.loads(output) if isinstance(output, str) else output or {"format": "auto"})
-    if row["status"] == "completed":
+    if row["status"] == JobState.COMPLETED:
         # What `auto` became: the stored result's format.
         spec["result_format"] = {"jpg": "jpeg"}.get(ext := row["result_key"].rsplit(".", 1)[-1], ext)
     return spec
@@ -134,7 +136,7 @@ async def transition(
     for name, value in fields.items():
         args.append(value)
         sets.append(f"{name} = ${len(args)}")
-    if status == "running":
+    if status == JobState.RUNNING:
         sets.append("started_at = coalesce(started_at, clock_timestamp())")
     if status in TERMINAL:
         sets.append("finished_at = clock_timestamp()")
