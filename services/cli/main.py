@@ -24,6 +24,8 @@ from typing import Any
 
 from shared.enhancements import TYPES, OptionError, get_type
 
+from .progress import Progress
+
 EXIT_FAILED, EXIT_USAGE = 1, 2
 
 
@@ -118,8 +120,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     # Heavy imports only now, and torch only for the families that run networks: --help, argument errors and
     # `--type none` stay quick.
-    from tqdm import tqdm
-
     from services.inference.engine import InputError, RunContext
     from services.inference.eta import Eta
     from services.inference.imageio import SOURCE_KEY, decode
@@ -149,11 +149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     one_file = len(destinations) == 1 and destinations[0] == Path(args.output)
     failed = 0
     took: list[float] = []
-    with tqdm(
-        total=len(args.inputs), unit="img", bar_format="{l_bar}{bar}| {n:.2f}/{total} [{elapsed}{postfix}]"
-    ) as bar:
+    with Progress(total=len(args.inputs)) as bar:
         for index, (source, target) in enumerate(zip(args.inputs, destinations, strict=True)):
-            bar.set_description(source.name)
+            bar.description = source.name
             eta = Eta()
 
             def progress(fraction: float, base: int = index, eta: Eta = eta) -> None:
@@ -162,8 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if left is not None:
                     # This image's estimate, and the images after it at the pace of those done (or this one's).
                     per_image = sum(took) / len(took) if took else left / max(1e-3, 1.0 - fraction)
-                    bar.set_postfix_str(f", about {_duration(left + per_image * (len(args.inputs) - base - 1))} "
-                                        "left", refresh=False)
+                    bar.postfix = f", about {_duration(left + per_image * (len(args.inputs) - base - 1))} left"
                 bar.refresh()
 
             ctx = RunContext(
@@ -184,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             except (InputError, OSError, RuntimeError) as exc:
                 failed += 1
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                tqdm.write(f"renovo: {source}: {reason}", file=sys.stderr)
+                bar.write(f"renovo: {source}: {reason}")
             progress(1.0)
     if failed:
         print(f"renovo: {failed} of {len(args.inputs)} input(s) failed", file=sys.stderr)

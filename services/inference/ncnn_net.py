@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from . import metrics
 from .descriptor import ModelDescriptor
 from .engine import PictureTooLarge, RunContext
-from .metrics import MODEL_LOAD, OOM_RETRIES, PIXEL_RATIO, TILES
 from .planner import (
     DEFAULT_OVERLAP,
     MIN_TILE,
@@ -58,7 +58,7 @@ class NcnnNetwork:
         self.runner = NcnnRunner(param_path, model_id, threads or default_threads())
         # RRDBNet's upsampling tail runs in pieces: a quarter of the memory per pixel, so 4x larger tiles.
         self.tail = upsampling_tail(param_path, self.runner.output_blob)
-        MODEL_LOAD.labels(model_id).observe(time.perf_counter() - started)
+        metrics.model_loaded(model_id, time.perf_counter() - started)
 
     def run(self, chw: np.ndarray) -> np.ndarray:
         if self.tail is not None:
@@ -133,8 +133,7 @@ def upscale_numpy(
         stats.batch = 1
         try:
             result = _render(net.run, desc, image, ctx, rows, cols, overlap, default_border(desc), report, stats)
-            TILES.labels(family).inc(stats.tiles)
-            PIXEL_RATIO.labels(family).observe(stats.pixel_ratio)
+            metrics.tiles_run(family, stats.tiles, stats.pixel_ratio)
             return result
         except MemoryError as exc:
             failure = str(exc)
@@ -144,7 +143,7 @@ def upscale_numpy(
         max_side, max_pixels = round_down(shrunk, desc.size_multiple), None
         overlap = min(overlap, max_side // 4)
         stats.oom_retries += 1
-        OOM_RETRIES.labels(family).inc()
+        metrics.oom_retried(family)
 
 
 def _render(

@@ -27,6 +27,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from . import metrics
 from .descriptor import ModelDescriptor
 from .device import (
     MIN_TILE,
@@ -41,7 +42,6 @@ from .device import (
     tile_budget,
 )
 from .engine import RunContext
-from .metrics import OOM_RETRIES, PIXEL_RATIO, TILES
 from .planner import DEFAULT_OVERLAP, AxisPlan, Border, TileStats, default_border, plan_axis, plan_tiles, tile_starts
 
 __all__ = [
@@ -143,8 +143,7 @@ def upscale(
                 channels_last, report, stats, quantise,
             )  # fmt: skip
             family = _family(ctx, desc)
-            TILES.labels(family).inc(stats.tiles - tiles_before)
-            PIXEL_RATIO.labels(family).observe(stats.pixel_ratio)
+            metrics.tiles_run(family, stats.tiles - tiles_before, stats.pixel_ratio)
             return result
         except Exception as exc:  # only OOM is retried; everything else goes up unchanged
             if not is_out_of_memory(exc):
@@ -165,7 +164,7 @@ def upscale(
             raise PictureTooLarge(failure, device.type)
         release_cached_memory(device)
         stats.oom_retries += 1
-        OOM_RETRIES.labels(_family(ctx, desc)).inc()
+        metrics.oom_retried(_family(ctx, desc))
 
 
 def _family(ctx: RunContext, desc: ModelDescriptor) -> str:

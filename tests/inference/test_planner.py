@@ -7,6 +7,7 @@ import pytest
 import torch
 from prometheus_client import REGISTRY
 
+from services.inference import metrics
 from services.inference.device import tile_budget
 from services.inference.engine import RunContext
 from services.inference.models import descriptor
@@ -96,6 +97,7 @@ def test_the_scratch_detector_sees_a_photo_of_a_few_megapixels_whole() -> None:
 
 
 def test_tiled_run_reports_its_pixel_ratio_as_metric_and_stats() -> None:
+    metrics.enable()  # as the worker does (`renovo restore` records none)
     image = RNG.integers(0, 256, (70, 90, 3), dtype=np.uint8)
     stats = TileStats()
     before = REGISTRY.get_sample_value("renovo_inference_tile_pixel_ratio_count", {"family": "planner-test"}) or 0

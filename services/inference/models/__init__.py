@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING
 
 from shared.weights import load_manifest, weight_file
 
+from .. import metrics
 from ..descriptor import ModelDescriptor, ModelSpec
-from ..metrics import MODEL_LOAD
 from .realesrgan.descriptor import SPECS as _REALESRGAN
 from .realsr.descriptor import SPECS as _REALSR
 from .waifu2x.descriptor import SPECS as _WAIFU2X
@@ -100,7 +100,7 @@ def load_model(model_id: str, device: str = "cpu") -> tuple[nn.Module, ModelDesc
             net.requires_grad_(False)
             cached = (net.eval().to(device), spec.descriptor)
             _cache[key] = cached
-            MODEL_LOAD.labels(model_id).observe(time.perf_counter() - started)
+            metrics.model_loaded(model_id, time.perf_counter() - started)
     return cached
 
 
