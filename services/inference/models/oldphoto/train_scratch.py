@@ -144,19 +144,35 @@ def evaluate(
     """Mask IoU over scratched validation scenes, pooled (intersection and union summed), and the share of
     pixels flagged on scratch-free ones (false positives), with the mask rule of scratch_net.to_mask."""
     net = net.to("cpu").eval()
-    inter = union = 0
-    flagged, pixels = 0, 0
+    iou, fp = _mask_scores(_probabilities(net, first, count, side), threshold, min_length)
+    return {"iou": iou, "false_positive": fp}
+
+
+Scored = list[tuple[np.ndarray, np.ndarray, bool]]
+"""Per validation scene: the net's scratch probabilities, the true mask, whether the scene has scratches."""
+
+
+def _probabilities(net: ScratchNet, first: int, count: int, side: int) -> Scored:
+    scored = []
     for i in range(count):
         f, m, scratched = make_sample(first + i, side)
-        pred = to_mask(torch.sigmoid(net(torch.from_numpy(f)[None]))[0, 0].numpy(), threshold, min_length)
-        truth = m > 0.5
+        scored.append((torch.sigmoid(net(torch.from_numpy(f)[None]))[0, 0].numpy(), m > 0.5, scratched))
+    return scored
+
+
+def _mask_scores(scored: Scored, threshold: float, min_length: int) -> tuple[float, float]:
+    """Mask IoU pooled over the scratched scenes (intersections and unions summed) and the share of pixels
+    flagged on the scratch-free ones, with the mask rule `to_mask(threshold, min_length)`."""
+    inter = union = flagged = pixels = 0
+    for probability, truth, scratched in scored:
+        pred = to_mask(probability, threshold, min_length)
         if scratched:
             inter += int((pred & truth).sum())
             union += int((pred | truth).sum())
         else:
             flagged += int(pred.sum())
             pixels += pred.size
-    return {"iou": inter / max(union, 1), "false_positive": flagged / max(pixels, 1)}
+    return inter / max(union, 1), flagged / max(pixels, 1)
 
 
 RULE_SEED = VAL_SEED + 100_000
@@ -171,23 +187,11 @@ wipe) costs as much as 0.1 of mask IoU on scratched ones."""
 def choose_mask_rule(net: ScratchNet, count: int = 60) -> dict[str, float]:
     """The threshold and minimum part length (scratch_net.to_mask) that maximise IoU − cost × false
     positives on validation scenes; scratch_net's THRESHOLD and MIN_LENGTH are set to what this chose."""
-    probs = []
-    for i in range(count):
-        f, m, scratched = make_sample(RULE_SEED + i, 192)
-        probs.append((torch.sigmoid(net(torch.from_numpy(f)[None]))[0, 0].numpy(), m > 0.5, scratched))
+    scored = _probabilities(net, RULE_SEED, count, 192)
     best: dict[str, float] = {}
     for threshold in (0.3, 0.4, 0.5, 0.6, 0.7):
         for min_length in (0, 8, 15, 25, 40):
-            inter = union = flagged = pixels = 0
-            for p, truth, scratched in probs:
-                pred = to_mask(p, threshold, min_length)
-                if scratched:
-                    inter += int((pred & truth).sum())
-                    union += int((pred | truth).sum())
-                else:
-                    flagged += int(pred.sum())
-                    pixels += pred.size
-            iou, fp = inter / max(union, 1), flagged / max(pixels, 1)
+            iou, fp = _mask_scores(scored, threshold, min_length)
             score = iou - FALSE_POSITIVE_COST * fp
             if not best or score > best["score"]:
                 best = {"threshold": threshold, "min_length": min_length, "iou": iou, "false_positive": fp,
