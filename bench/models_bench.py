@@ -63,16 +63,17 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def ncnn_whole(runner: NcnnNetwork, desc: ModelDescriptor, image: np.ndarray) -> np.ndarray:
-    """ncnn alone on the padded picture (the same padding the tiling engine gives a single tile)."""
+    """ncnn alone on the padded picture (the same padding the tiling engine gives a picture that is one tile:
+    only the `crop` pixels the network consumes)."""
     x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255.0
     height, width = image.shape[:2]
-    m, pad = desc.size_multiple, desc.pad
+    m, pad = desc.size_multiple, desc.crop
     extra_h = (-(height + 2 * pad)) % m + max(0, desc.min_size - (height + 2 * pad))
     extra_w = (-(width + 2 * pad)) % m + max(0, desc.min_size - (width + 2 * pad))
     x = F.pad(x, (pad, pad + extra_w, pad, pad + extra_h), mode=default_border(desc))
     y = torch.from_numpy(runner.runner.run(x[0].numpy()))[None]  # ncnn's own whole run, not our split tail
-    skip, s = desc.scale * (desc.pad - desc.crop), desc.scale
-    y = y[0, :, skip : skip + s * height, skip : skip + s * width]
+    s = desc.scale
+    y = y[0, :, : s * height, : s * width]
     return (y.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
 
 
@@ -376,6 +377,10 @@ def bench_process(args: argparse.Namespace) -> None:
           f"pixels = computed/actual input pixels. CPU seconds are the steadier figure on a shared machine.")
     print(f"{'model':28} {'input':>9} {'run':44} {'time s':>8} {'vs ncnn':>8} {'CPU s':>8} {'vs ncnn':>8} "
           f"{'RSS GiB':>8} {'pixels':>7}")
+    trees = {"": ROOT} | ({"before: ": Path(args.before).resolve()} if args.before else {})
+    for tree in trees.values():  # bytecode as an installed package has it (PYTHONDONTWRITEBYTECODE may be set)
+        subprocess.run([sys.executable, "-m", "compileall", "-q", "services", "shared"], cwd=tree, check=True,
+                       stdout=subprocess.DEVNULL)
     with tempfile.TemporaryDirectory() as tmp:
         for model_id, type_name, options, picture in chosen:
             desc = descriptor(model_id)
@@ -401,7 +406,6 @@ def bench_process(args: argparse.Namespace) -> None:
                         *blob_names(model_id),
                     ],
                 }
-                trees = {"": ROOT} | ({"before: ": Path(args.before).resolve()} if args.before else {})
                 for prefix, tree in trees.items():
                     for backend in backends:
                         label = f"{prefix}renovo --backend {backend}" + (f" ({auto})" if backend == "auto" else "")
@@ -433,8 +437,8 @@ def bench_process(args: argparse.Namespace) -> None:
                     if name != "ncnn runtime, whole":
                         backend = auto if "auto" in name else name.split()[-1]
                         pixels = _planned_ratio(cwds[name], model_id, backend, width, height)
-                    print(f"{model_id:28} {f'{width}x{height}':>9} {name:44} {min(times[name]):8.1f} {ratio:8.2f} "
-                          f"{min(cpu[name]):8.1f} {cpu_ratio:8.2f} {peaks[name]:8.2f} {pixels:>7}", flush=True)
+                    print(f"{model_id:28} {f'{width}x{height}':>9} {name:44} {min(times[name]):8.2f} {ratio:8.2f} "
+                          f"{min(cpu[name]):8.2f} {cpu_ratio:8.2f} {peaks[name]:8.2f} {pixels:>7}", flush=True)
 
 
 def bench_gpu(args: argparse.Namespace) -> None:

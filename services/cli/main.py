@@ -15,7 +15,6 @@ bad arguments.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -69,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
 def admin(argv: Sequence[str]) -> int:
     """`renovo admin …`: the jobs service's operator commands, run through that service's own entry point
     (`python -m services.jobs.admin`) rather than by importing its insides."""
+    import subprocess
+
     return subprocess.call([sys.executable, "-m", "services.jobs.admin", *argv])
 
 

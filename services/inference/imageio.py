@@ -14,13 +14,13 @@ A constant alpha (e.g. an opaque RGBA scan) is simply refilled.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
@@ -99,7 +99,7 @@ def decode(source: bytes | str | os.PathLike[str], *, max_pixels: int = MAX_PIXE
     picture = _to_srgb(picture, origin.icc) if picture.mode == "CMYK" and origin.icc else picture
     if picture.mode == "CMYK" or picture.info.get("renovo.srgb"):
         # Pillow's plain CMYK conversion ignores the profile; a CMYK profile cannot describe RGB pixels.
-        origin = Source(origin.exif, _SRGB_ICC if picture.info.get("renovo.srgb") else None, origin.lossless,
+        origin = Source(origin.exif, _srgb_icc() if picture.info.get("renovo.srgb") else None, origin.lossless,
                         origin.alpha)
     picture = _normalise_mode(picture)
     picture.info[SOURCE_KEY] = origin
@@ -136,13 +136,12 @@ def _to_srgb(image: Image.Image, icc: bytes) -> Image.Image:
     return converted
 
 
+@functools.cache
 def _srgb_icc() -> bytes:
     from PIL import ImageCms
 
     return bytes(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
 
-
-_SRGB_ICC = _srgb_icc()
 
 
 def _read_high_depth(data: bytes) -> np.ndarray | None:
@@ -152,6 +151,8 @@ def _read_high_depth(data: bytes) -> np.ndarray | None:
     bit_depth, colour_type = data[24], data[25]
     if bit_depth != 16 or colour_type not in (2, 4, 6):  # truecolour, gray+alpha, truecolour+alpha
         return None
+    import cv2  # OpenCV only for 16-bit PNGs: its import is a tenth of a small job's start-up
+
     array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if array is None or array.dtype != np.uint16 or array.ndim != 3:
         return None
@@ -242,6 +243,8 @@ def encode_png(image: Image.Image) -> bytes:
     """
     high = image.info.get(HIGH_DEPTH_KEY)
     if isinstance(high, np.ndarray) and high.shape[:2] == (image.height, image.width):
+        import cv2
+
         order = {4: cv2.COLOR_RGBA2BGRA, 3: cv2.COLOR_RGB2BGR}.get(high.shape[2])
         pixels = cv2.cvtColor(high, order) if order is not None else high
         ok, buffer = cv2.imencode(".png", pixels)

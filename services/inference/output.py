@@ -18,7 +18,6 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from PIL import Image
 
@@ -160,6 +159,8 @@ def _png(image: Image.Image, exif: bytes | None, icc: bytes | None) -> bytes:
     high = image.info.get(HIGH_DEPTH_KEY)
     if isinstance(high, np.ndarray) and high.shape[:2] == (image.height, image.width):
         # 16-bit colour (the `none` type): OpenCV writes it, the metadata chunks are added here.
+        import cv2  # imported here: most results are 8-bit and never need it
+
         order = {4: cv2.COLOR_RGBA2BGRA, 3: cv2.COLOR_RGB2BGR}.get(high.shape[2])
         pixels = cv2.cvtColor(high, order) if order is not None else high
         ok, buffer = cv2.imencode(".png", pixels)

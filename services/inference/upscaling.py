@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-import cv2
 import numpy as np
 
 from .descriptor import ModelDescriptor
@@ -158,6 +157,8 @@ class UpscalingEngine(Engine):
         resized: np.ndarray = alpha
         if out_size != in_size:
             # Bicubic overshoots at hard edges; the clip keeps alpha in range.
+            import cv2
+
             resized = cv2.resize(alpha, out_size, interpolation=cv2.INTER_CUBIC)
         return (np.clip(resized, 0.0, 1.0) * 255.0).round().astype(np.uint8)
 
@@ -184,4 +185,6 @@ def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """
     if (image.shape[1], image.shape[0]) == size:
         return image
+    import cv2  # only passes that resize need OpenCV (imported late: start-up of small jobs)
+
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)

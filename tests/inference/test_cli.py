@@ -67,3 +67,27 @@ def test_admin_goes_through_the_jobs_service_entry_point(capfd: pytest.CaptureFi
     probe = "import sys; from services.cli import main; main(['admin', '--help']); print(sorted(sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert "services.jobs" not in loaded
+
+
+@pytest.mark.models
+def test_a_picture_on_the_ncnn_backend_loads_no_module_it_does_not_need(images: Path, tmp_path: Path) -> None:
+    """Start-up is a real share of a small picture's time (bench/models_bench.py --process): `sr2d` on the CPU's
+    default backend runs without PyTorch, OpenCV (only 16-bit PNGs and resizing passes need it) or the worker's
+    metrics."""
+    import subprocess
+    import sys
+
+    source = tmp_path / "small.png"
+    with Image.open(images / "anime" / "renpy_lucy_happy.png") as art:
+        art.convert("RGB").crop((150, 100, 182, 124)).save(source)
+    target = tmp_path / "big.png"
+    probe = (
+        "import sys; from services.cli import main; "
+        f"status = main(['restore', {str(source)!r}, '-o', {str(target)!r}, '--type', 'sr2d', '--scale', '2', "
+        "'--backend', 'ncnn']); print(status, sorted(sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    status, loaded = out.split(" ", 1)
+    assert status == "0" and target.is_file()
+    for heavy in ("'torch'", "'cv2'", "'prometheus_client'", "'importlib.resources'"):
+        assert heavy not in loaded, heavy
