@@ -7,6 +7,7 @@
                                                     # interleaved in the same rounds (before/after in one run)
     python bench/models_bench.py                    # RealSR x4, CUNet 2x, UpConv7 photo 2x on the CPU
     python bench/models_bench.py --threads 2 --repeats 3 --compile
+    python bench/models_bench.py --seams            # tiled vs untiled PSNR per context pad (descriptors' pad)
     python bench/models_bench.py --device cuda      # fp16 autocast, MP/s and share of the GPU's peak
     python bench/models_bench.py --large            # peak RSS of a 4000×3000 `sr` run (long on a CPU)
     python bench/models_bench.py --large-dry        # the same pipeline with a nearest-×4 network (minutes)
@@ -441,6 +442,63 @@ def bench_process(args: argparse.Namespace) -> None:
                           f"{min(cpu[name]):8.2f} {cpu_ratio:8.2f} {peaks[name]:8.2f} {pixels:>7}", flush=True)
 
 
+SEAM_CASES = [
+    # (model id, picture, size WxH, tile (None: the planner's choice), context pads to try)
+    ("REALSR_DF2K_UP4X", "photo/OST_009.png", (320, 320), None, (10, 16, 20, 24)),
+    ("REALSR_DF2K_UP4X", "photo/OST_009.png", (192, 144), 96, (10, 16, 20, 24)),
+    ("WAIFU2X_CUNET_UP2X", "anime/renpy_lucy_happy.png", (1000, 1000), None, (18, 24)),
+    ("WAIFU2X_CUNET_UP2X", "anime/renpy_bg_uni_320x180_q25.jpg", (320, 180), 96, (18, 24, 32)),
+    ("WAIFU2X_PHOTO_UP2X", "photo/OST_009.png", (320, 240), 96, (7, 10)),
+]
+SEAM_BAND = 16
+"""Input pixels across the band a seam is judged on (its output is `scale` times that)."""
+
+
+def worst_band_psnr(a: np.ndarray, b: np.ndarray, band: int) -> float:
+    """PSNR of the worst horizontal or vertical band `band` output pixels wide (bands every half band): a seam's
+    error, undiluted by the rest of the picture."""
+    error = (a.astype(np.float64) - b.astype(np.float64)) ** 2
+    rows = [error[y : y + band].mean() for y in range(0, error.shape[0] - band + 1, band // 2)]
+    cols = [error[:, x : x + band].mean() for x in range(0, error.shape[1] - band + 1, band // 2)]
+    worst = max(rows + cols)
+    return float("inf") if worst == 0 else 10 * np.log10(255.0**2 / worst)
+
+
+def bench_seams(args: argparse.Namespace) -> None:
+    """How much context each model's tile seams need: tiled (ncnn backend, the planner's tiles or a fixed tile
+    size) against one untiled run, PSNR over the whole picture and over the worst seam band, per context pad.
+    The descriptors' `pad` is the smallest that keeps the seam band at 50 dB or more."""
+    import dataclasses
+
+    from PIL import Image
+
+    from services.inference.models import descriptor
+    from services.inference.ncnn_net import upscale_numpy
+    from services.inference.planner import TileStats
+
+    print(f"seams: tiled vs untiled (ncnn backend, {args.threads} threads); band = worst {SEAM_BAND}-input-pixel "
+          "band; pixels = computed/actual input pixels")
+    print(f"{'model':28} {'picture':36} {'input':>9} {'tile':>7} {'pad':>4} {'tiles':>5} {'pixels':>6} "
+          f"{'PSNR':>6} {'band':>6}")
+    for model_id, picture, (width, height), tile, pads in SEAM_CASES:
+        if args.models and not any(k in model_id for k in args.models.split(",")):
+            continue
+        with Image.open(IMAGES / picture) as original:
+            image = np.ascontiguousarray(np.asarray(original.convert("RGB").resize((width, height),
+                                                                                    Image.Resampling.BICUBIC)))
+        net, desc = NcnnNetwork(model_path(model_id), model_id, args.threads), descriptor(model_id)
+        whole = upscale_numpy(net, desc, image, RunContext(), tile=max(width, height) + 64)
+        for pad in pads:
+            stats = TileStats()
+            tiled = upscale_numpy(net, dataclasses.replace(desc, pad=pad), image, RunContext(), tile=tile,
+                                  stats=stats)
+            mark = "*" if pad == desc.pad else " "
+            print(f"{model_id:28} {picture:36} {f'{width}x{height}':>9} {tile or 'planner':>7} {pad:>3}{mark} "
+                  f"{stats.tiles:5d} {stats.pixel_ratio:6.3f} {psnr(tiled, whole):6.1f} "
+                  f"{worst_band_psnr(tiled, whole, SEAM_BAND * desc.scale):6.1f}", flush=True)
+    print("* the descriptor's pad")
+
+
 def bench_gpu(args: argparse.Namespace) -> None:
     """CUDA: RealSR x4 and CUNet 2x on a 1.5 MP picture, input MP/s: the tile planner's choice (fp16 autocast
     where the descriptor allows it, channels-last, batched tiles) against fp32 and one whole tile, and the
@@ -545,6 +603,7 @@ def main() -> None:
     parser.add_argument("--backends", default="torch,ncnn", help="--process: backends besides auto")
     parser.add_argument("--before", help="--process, --pixels: another checkout to run beside this one")
     parser.add_argument("--pixels", action="store_true", help="only the planner's pixel ratios (no runs)")
+    parser.add_argument("--seams", action="store_true", help="seam PSNR per context pad (how descriptors' pad is set)")
     parser.add_argument("--gpu", action="store_true", help="CUDA: RealSR/CUNet input MP/s, planner's choice")
     parser.add_argument("--gpu-size", default="1500x1000", help="--gpu: input size WxH (1.5 MP)")
     parser.add_argument("--large-tiles", type=int, default=0, help="--large: stop after this many tiles")
@@ -553,6 +612,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.pixels:
         pixel_ratios(args)
+    elif args.seams:
+        bench_seams(args)
     elif args.process:
         bench_process(args)
     elif args.gpu:

@@ -30,6 +30,9 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY shared/ shared/
 COPY services/ services/
+# Bytecode at build time: the app folder is read-only to the service user and PYTHONDONTWRITEBYTECODE is set,
+# so without it every start would compile the sources again.
+RUN python -m compileall -q shared services
 COPY weights/manifest.json weights/manifest.json
 USER 10001:10001
 EXPOSE 8102

@@ -31,6 +31,9 @@ RUN groupadd --system --gid 10001 renovo \
 WORKDIR /app
 COPY shared/ shared/
 COPY services/ services/
+# Bytecode at build time: the app folder is read-only to the service user and PYTHONDONTWRITEBYTECODE is set,
+# so without it every start would compile the sources again.
+RUN python -m compileall -q shared services
 COPY weights/manifest.json weights/manifest.json
 ENV RENOVO_ENV=production \
     RENOVO_LOG_FORMAT=json \
@@ -63,6 +66,9 @@ RUN groupadd --system --gid 10001 renovo \
 WORKDIR /app
 COPY shared/ shared/
 COPY services/ services/
+# Bytecode at build time: the app folder is read-only to the service user and PYTHONDONTWRITEBYTECODE is set,
+# so without it every start would compile the sources again.
+RUN python -m compileall -q shared services
 COPY weights/manifest.json weights/manifest.json
 ENV RENOVO_ENV=production \
     RENOVO_LOG_FORMAT=json \

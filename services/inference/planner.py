@@ -152,6 +152,10 @@ def _fewest(length: int, desc: ModelDescriptor, overlap: int, max_window: int) -
         n += 1
 
 
+TILE_TIE = 0.01
+"""Layouts within this fraction of the fewest computed pixels count as equal; then fewer tiles win."""
+
+
 def plan_tiles(
     height: int,
     width: int,
@@ -161,27 +165,34 @@ def plan_tiles(
     max_pixels: int | None = None,
     overlap: int = 8,
 ) -> tuple[AxisPlan, AxisPlan]:
-    """The fewest tiles whose windows fit: at most `max_side` input pixels of core per side (an explicit tile
-    size) and at most `max_pixels` input pixels per window (the memory budget); ties go to fewer computed
-    pixels. With neither limit the whole picture is one tile."""
+    """The tiles whose windows fit: at most `max_side` input pixels of core per side (an explicit tile size), or
+    at most `max_pixels` input pixels per window (the memory budget). Under a budget every row count is tried
+    with the fewest columns that fit it, and the layout computing the fewest pixels wins (fewer tiles only
+    within `TILE_TIE` of that: one more tile can cost less than the context a larger window drags in). With
+    neither limit the whole picture is one tile."""
     if max_side is not None:
         limit = max_side + 2 * desc.pad
         return _fewest(height, desc, overlap, limit), _fewest(width, desc, overlap, limit)
     if max_pixels is None:
         return plan_axis(height, desc, 1, overlap), plan_axis(width, desc, 1, overlap)
-    best: tuple[tuple[bool, int, int], AxisPlan, AxisPlan] | None = None
+    fitting: list[tuple[int, int, AxisPlan, AxisPlan]] = []
+    smallest: tuple[int, AxisPlan, AxisPlan] | None = None  # nothing fits: the smallest windows there are
     floor = 2 * desc.pad + overlap + desc.size_multiple
     for ny in range(1, height + 1):
         rows = plan_axis(height, desc, ny, overlap)
         cols = _fewest(width, desc, overlap, max(1, max_pixels // rows.window))
-        fits = rows.window * cols.window <= max_pixels
-        key = (not fits, len(rows.starts) * len(cols.starts), rows.computed * cols.computed)
-        if best is None or key < best[0]:
-            best = (key, rows, cols)
-        if (best[0][0] is False and ny >= best[0][1]) or rows.window <= floor:
-            break
-    assert best is not None
-    return best[1], best[2]
+        if rows.window * cols.window <= max_pixels:
+            fitting.append((rows.computed * cols.computed, len(rows.starts) * len(cols.starts), rows, cols))
+        elif smallest is None or rows.window * cols.window < smallest[0]:
+            smallest = (rows.window * cols.window, rows, cols)
+        if rows.window <= floor or (fitting and rows.computed * width > (1 + TILE_TIE) * min(f[0] for f in fitting)):
+            break  # more rows only add context from here on: no layout with more rows can compute less
+    if not fitting:
+        assert smallest is not None
+        return smallest[1], smallest[2]
+    least = min(computed for computed, *_ in fitting)
+    _, _, rows, cols = min((f for f in fitting if f[0] <= (1 + TILE_TIE) * least), key=lambda f: (f[1], f[0]))
+    return rows, cols
 
 
 def tile_starts(length: int, tile: int, overlap: int, multiple: int) -> tuple[list[int], int]:

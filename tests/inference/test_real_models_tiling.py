@@ -24,28 +24,52 @@ def crop(images: Path, relative: str, box: tuple[int, int, int, int]) -> np.ndar
     return np.ascontiguousarray(to_planes(decode(images / relative).crop(box)).rgb)
 
 
+def worst_band_psnr(a: np.ndarray, b: np.ndarray, band: int) -> float:
+    """PSNR of the worst horizontal or vertical band `band` pixels wide (one every half band): a seam's error,
+    not diluted by the rest of the picture (as bench/models_bench.py --seams reports it)."""
+    error = (a.astype(np.float64) - b.astype(np.float64)) ** 2
+    rows = [error[y : y + band].mean() for y in range(0, error.shape[0] - band + 1, band // 2)]
+    cols = [error[:, x : x + band].mean() for x in range(0, error.shape[1] - band + 1, band // 2)]
+    worst = max(rows + cols)
+    return float("inf") if worst == 0 else 10 * np.log10(255.0**2 / worst)
+
+
+def resized(images: Path, relative: str, size: tuple[int, int]) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(images / relative) as original:
+        return np.ascontiguousarray(np.asarray(original.convert("RGB").resize(size, Image.Resampling.BICUBIC)))
+
+
 @pytest.mark.parametrize(
-    "model_id,relative,box,tile,bound",
+    "model_id,relative,size,tile,band_bound",
     [
-        # RRDBNet's receptive field exceeds any tile pad: tiles differ slightly, the blend keeps it invisible.
-        ("REALSR_DF2K_UP4X", "photo/OST_009.png", (200, 300, 248, 340), 24, 40.0),
-        # CUNet's squeeze-excitation pools over the tile (MODELS.md: 52–62 dB for 80–112 px tiles).
-        ("WAIFU2X_CUNET_UP2X_DENOISE1X", "anime/renpy_bg_uni_320x180_q25.jpg", (100, 60, 164, 116), 32, 40.0),
+        # RRDBNet's receptive field is wider than any affordable context: its pad is the measured 50-dB one, on the
+        # textured photo where seams show most (pad 10, realsr-ncnn-vulkan's, leaves 39 dB in the band here).
+        ("REALSR_DF2K_UP4X", "photo/OST_009.png", (192, 144), 96, 50.0),
         # UpConv7's receptive field fits its pad: tiling is exact up to float noise.
-        ("WAIFU2X_PHOTO_UP2X", "photo/ADE_val_00000114.jpg", (64, 64, 128, 120), 32, 60.0),
+        ("WAIFU2X_PHOTO_UP2X", "photo/ADE_val_00000114.jpg", (192, 144), 64, 80.0),
+        # CUNet's squeeze-excitation pools over each tile, so neighbouring tiles differ slightly everywhere, not
+        # only where context is missing (more pad does not help: bench/models_bench.py --seams); the picture
+        # stays above 50 dB and the band above 45 with tiles of a few hundred pixels, as the planner makes them.
+        ("WAIFU2X_CUNET_UP2X_DENOISE1X", "anime/renpy_lucy_happy.png", (400, 300), 200, 45.0),
     ],
 )
-def test_tiled_matches_whole_image(
-    images: Path, model_id: str, relative: str, box: tuple[int, int, int, int], tile: int, bound: float
+def test_tile_seams_against_the_untiled_run(
+    images: Path, model_id: str, relative: str, size: tuple[int, int], tile: int, band_bound: float
 ) -> None:
-    from services.inference.models import load_model
+    """The CPU default backend (ncnn, through the shared planner and blend): the picture at 50 dB or more
+    against one untiled run, and the worst band across a seam at the model's bound."""
+    from services.inference.models import descriptor, model_path
+    from services.inference.ncnn_net import NcnnNetwork, upscale_numpy
 
-    net, desc = load_model(model_id)
-    image = crop(images, relative, box)
-    whole = upscale(net, desc, image, RunContext(), tile=512)
-    tiled = upscale(net, desc, image, RunContext(), tile=tile)
+    net, desc = NcnnNetwork(model_path(model_id), model_id, 2), descriptor(model_id)
+    image = resized(images, relative, size)
+    whole = upscale_numpy(net, desc, image, RunContext(), tile=max(size) + 64)
+    tiled = upscale_numpy(net, desc, image, RunContext(), tile=tile)
     assert tiled.shape == whole.shape == (desc.scale * image.shape[0], desc.scale * image.shape[1], 3)
-    assert psnr(tiled, whole) >= bound
+    assert psnr(tiled, whole) >= 50.0
+    assert worst_band_psnr(tiled, whole, 16 * desc.scale) >= band_bound
 
 
 @pytest.mark.parametrize("model_id", ["WAIFU2X_CUNET_UP2X", "WAIFU2X_PHOTO_UP2X_DENOISE2X"])
