@@ -1,12 +1,12 @@
 """The tile planner, torch-free (the ncnn backend runs without importing torch): where the tiles go.
 
-The fewest tiles whose input windows fit the memory budget, split evenly (n = ceil(side / max), then equal
-windows): every window has the same size (so tiles batch), the picture's own border gets only the
-`desc.crop` pixels the network itself consumes (a picture that fits is one window: the network sees the
-picture as it is, as on ncnn's own runtime), and an edge between two tiles gets `desc.pad` pixels of context,
-the model's measured receptive-field margin (its descriptor), plus `overlap` pixels both tiles compute and
-blend. `TileStats.pixel_ratio` is the computed/actual ratio of input pixels (1.0: no waste).
-"""
+Of the even splits whose input windows fit the memory budget, the one computing the fewest pixels, split evenly (n =
+ceil(side / max), then equal windows): every window has the same size (so tiles batch), the picture's own border
+gets only the `desc.crop` pixels the network itself consumes (a picture that fits is one window: the network sees
+the picture as it is, as on ncnn's own runtime), and an edge between two tiles gets `desc.pad` pixels of context,
+the context its seams need to stay at 50 dB against an untiled run (measured, in its descriptor), plus `overlap`
+pixels both tiles compute and blend. `TileStats.pixel_ratio` is the computed/actual ratio of input pixels (1.0: no
+waste)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
 """The one tiled renderer every model shares: a tile planner, a feathered seam-free blend, OOM fallback.
 
-The planner (`plan_tiles`) cuts the picture into the fewest tiles whose input windows fit the memory budget,
-split evenly (n = ceil(side / max), then equal windows): every window has the same size (so tiles batch),
-the picture's own border gets only the `desc.crop` pixels the network itself consumes (a picture that fits
-is one window: the network sees the picture as it is, as on ncnn's own runtime), and an edge between two
-tiles gets `desc.pad` pixels of context, the model's measured receptive-field margin (see its descriptor),
-plus `overlap` pixels that both tiles compute and blend. The ratio of computed to actual pixels is reported
-(`TileStats.pixel_ratio`, the `renovo_inference_tile_pixel_ratio` metric). Window starts keep the phase of
+The planner (`plan_tiles`) cuts the picture into the even split that fits the memory budget computing the fewest
+pixels, split evenly (n = ceil(side / max), then equal windows): every window has the same size (so tiles batch),
+the picture's own border gets only the `desc.crop` pixels the network itself consumes (a picture that fits is one
+window: the network sees the picture as it is, as on ncnn's own runtime), and an edge between two tiles gets
+`desc.pad` pixels of context, the context its seams need to stay at 50 dB against an untiled run (measured: see its
+descriptor), plus `overlap` pixels that both tiles compute and blend. The ratio of computed to actual pixels is
+reported (`TileStats.pixel_ratio`, the `renovo_inference_tile_pixel_ratio` metric). Window starts keep the phase of
 the whole picture, so networks with stride-2 stages (`size_multiple`) see the same pixel phase.
 
 Outputs are blended as in nunif: each tile's output is weighted by a separable linear ramp that falls towards
