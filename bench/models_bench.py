@@ -317,16 +317,18 @@ from services.inference.models import descriptor
 from services.inference.tiling import plan_tiles
 
 model_id, backend, width, height = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+tile = int(sys.argv[5]) if len(sys.argv) > 5 else None
 desc = descriptor(model_id)
 budget, _ = tile_budget(desc, torch.device("cpu"), None, backend=backend)
-rows, cols = plan_tiles(height, width, desc, max_pixels=budget)
+rows, cols = plan_tiles(height, width, desc, max_pixels=None if tile else budget, max_side=tile)
 print(f"{rows.computed * cols.computed / (width * height):.3f}")
 """
 """The tile planner's computed/actual input pixels in a checkout (this one or `--before`'s)."""
 
 
-def _planned_ratio(tree: Path, model_id: str, backend: str, width: int, height: int) -> str:
-    command = [sys.executable, "-c", PLANNED, model_id, backend, str(width), str(height)]
+def _planned_ratio(tree: Path, model_id: str, backend: str, width: int, height: int, tile: int = 0) -> str:
+    extra = [str(tile)] if tile else []
+    command = [sys.executable, "-c", PLANNED, model_id, backend, str(width), str(height), *extra]
     done = subprocess.run(command, cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True,
                           text=True, check=True)
     return done.stdout.strip()
@@ -417,6 +419,13 @@ def bench_process(args: argparse.Namespace) -> None:
                         ]
                         envs[label] = {**env, "PYTHONPATH": str(tree)}
                         cwds[label] = tree
+                for tile in (int(t) for t in args.tiles.split(",") if t):  # larger or smaller windows than planned
+                    label = f"renovo --tile {tile} ({auto})"
+                    runs[label] = [
+                        sys.executable, "-m", "services.cli", "restore", str(source), "-o",
+                        str(Path(tmp) / f"tile{tile}.png"), "--type", type_name, *options, "--threads",
+                        str(args.threads), "--tile", str(tile),
+                    ]
                 times: dict[str, list[float]] = {name: [] for name in runs}
                 cpu: dict[str, list[float]] = {name: [] for name in runs}
                 peaks: dict[str, float] = {}
@@ -435,7 +444,9 @@ def bench_process(args: argparse.Namespace) -> None:
                     padded_h = max(-(-(height + 2 * c) // m) * m, desc.min_size)
                     padded_w = max(-(-(width + 2 * c) // m) * m, desc.min_size)
                     pixels = f"{padded_h * padded_w / (width * height):.2f}"
-                    if name != "ncnn runtime, whole":
+                    if name.startswith("renovo --tile"):
+                        pixels = _planned_ratio(ROOT, model_id, auto, width, height, int(name.split()[2]))
+                    elif name != "ncnn runtime, whole":
                         backend = auto if "auto" in name else name.split()[-1]
                         pixels = _planned_ratio(cwds[name], model_id, backend, width, height)
                     print(f"{model_id:28} {f'{width}x{height}':>9} {name:44} {min(times[name]):8.2f} {ratio:8.2f} "
@@ -601,6 +612,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="320x320,1000x1000", help="--process: input sizes, WxH,…")
     parser.add_argument("--models", default="", help="--process: substrings of model ids (default all three)")
     parser.add_argument("--backends", default="torch,ncnn", help="--process: backends besides auto")
+    parser.add_argument("--tiles", default="", help="--process: also `renovo --tile N` runs, N,… (window trade-offs)")
     parser.add_argument("--before", help="--process, --pixels: another checkout to run beside this one")
     parser.add_argument("--pixels", action="store_true", help="only the planner's pixel ratios (no runs)")
     parser.add_argument("--seams", action="store_true", help="seam PSNR per context pad (how descriptors' pad is set)")
