@@ -1,7 +1,7 @@
 """The tile planner, torch-free (the ncnn backend runs without importing torch): where the tiles go.
 
-Of the even splits whose input windows fit the memory budget, the one computing the fewest pixels, split evenly (n =
-ceil(side / max), then equal windows): every window has the same size (so tiles batch), the picture's own border
+Of the even splits (n tiles a side, equal windows) whose input windows fit the memory budget, the one computing the
+fewest pixels: every window has the same size (so tiles batch), the picture's own border
 gets only the `desc.crop` pixels the network itself consumes (a picture that fits is one window: the network sees
 the picture as it is, as on ncnn's own runtime), and an edge between two tiles gets `desc.pad` pixels of context,
 the context its seams need to stay at 50 dB against an untiled run (measured, in its descriptor), plus `overlap`
@@ -175,7 +175,7 @@ def plan_tiles(
         return _fewest(height, desc, overlap, limit), _fewest(width, desc, overlap, limit)
     if max_pixels is None:
         return plan_axis(height, desc, 1, overlap), plan_axis(width, desc, 1, overlap)
-    fitting: list[tuple[int, int, AxisPlan, AxisPlan]] = []
+    fitting: list[tuple[int, int, AxisPlan, AxisPlan]] = []  # (computed pixels, tiles, rows, cols)
     smallest: tuple[int, AxisPlan, AxisPlan] | None = None  # nothing fits: the smallest windows there are
     floor = 2 * desc.pad + overlap + desc.size_multiple
     for ny in range(1, height + 1):
@@ -185,12 +185,13 @@ def plan_tiles(
             fitting.append((rows.computed * cols.computed, len(rows.starts) * len(cols.starts), rows, cols))
         elif smallest is None or rows.window * cols.window < smallest[0]:
             smallest = (rows.window * cols.window, rows, cols)
-        if rows.window <= floor or (fitting and rows.computed * width > (1 + TILE_TIE) * min(f[0] for f in fitting)):
-            break  # more rows only add context from here on: no layout with more rows can compute less
+        least = min((f[0] for f in fitting), default=0)
+        # More rows only add context: once even `width` columns of these rows cost more, no layout beats `least`.
+        if rows.window <= floor or (fitting and rows.computed * width > (1 + TILE_TIE) * least):
+            break
     if not fitting:
         assert smallest is not None
         return smallest[1], smallest[2]
-    least = min(computed for computed, *_ in fitting)
     _, _, rows, cols = min((f for f in fitting if f[0] <= (1 + TILE_TIE) * least), key=lambda f: (f[1], f[0]))
     return rows, cols
 

@@ -1,7 +1,7 @@
 """The one tiled renderer every model shares: a tile planner, a feathered seam-free blend, OOM fallback.
 
-The planner (`plan_tiles`) cuts the picture into the even split that fits the memory budget computing the fewest
-pixels, split evenly (n = ceil(side / max), then equal windows): every window has the same size (so tiles batch),
+The planner (`plan_tiles`) cuts the picture into the even split (n tiles a side, equal windows) that fits the
+memory budget and computes the fewest pixels: every window has the same size (so tiles batch),
 the picture's own border gets only the `desc.crop` pixels the network itself consumes (a picture that fits is one
 window: the network sees the picture as it is, as on ncnn's own runtime), and an edge between two tiles gets
 `desc.pad` pixels of context, the context its seams need to stay at 50 dB against an untiled run (measured: see its
