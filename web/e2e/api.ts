@@ -102,6 +102,20 @@ export async function bulkUpload(
   return out;
 }
 
+/** Every image of an album in the order the gallery shows them (newest first), read page by page. */
+export async function listAlbumImages(user: ApiUser, albumId: string): Promise<ImageRow[]> {
+  const out: ImageRow[] = [];
+  let cursor: string | null = null;
+  do {
+    const query = new URLSearchParams({ album_id: albumId, limit: "200" });
+    if (cursor) query.set("cursor", cursor);
+    const page: { items: ImageRow[]; next_cursor: string | null } = await call("GET", `/api/images?${query}`, user.tokens.access_token);
+    out.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return out;
+}
+
 export interface JobRow {
   id: string;
   status: string;
