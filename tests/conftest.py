@@ -7,6 +7,7 @@ RENOVO_TEST_AMQP_URL). Nothing here mocks them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import urllib.request
@@ -39,28 +40,30 @@ def run_id() -> str:
     return RUN_ID
 
 
+@contextlib.contextmanager
+def own_database(suffix: str = "") -> Iterator[str]:
+    """A database of this test run (`renovo_<run><suffix>`), created empty and dropped afterwards: its URL."""
+    name = f"renovo_{RUN_ID}{suffix}"
+
+    async def sql(statement: str) -> None:
+        conn = await asyncpg.connect(ADMIN_DSN)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(sql(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _dsn(name)
+    finally:
+        asyncio.run(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture(scope="session")
 def test_database() -> Iterator[str]:
     """A database of this test run, dropped at the end."""
-    name = f"renovo_{RUN_ID}"
-
-    async def create() -> None:
-        conn = await asyncpg.connect(ADMIN_DSN)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(ADMIN_DSN)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    yield _dsn(name)
-    asyncio.run(drop())
+    with own_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

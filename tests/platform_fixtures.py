@@ -14,6 +14,7 @@ import pytest
 
 from services.launcher import Platform, free_port
 from shared.settings import CommonSettings
+from tests.conftest import own_database
 from tests.smtp_server import SmtpServer
 
 
@@ -26,17 +27,27 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture(scope="session")
-def platform(common_settings: CommonSettings, tmp_path_factory: pytest.TempPathFactory,
+def platform_settings(common_settings: CommonSettings) -> Iterator[CommonSettings]:
+    """What the shared platform runs with: the run's bus names and secret (tests publish into its exchange and
+    sign its tokens), but a database of its own. Its background loops (the mailer, the outbox relays, the stale
+    job sweep) would otherwise take rows that tests of a single part insert into the run's database."""
+    with own_database("_platform") as url:
+        yield common_settings.model_copy(update={"database_url": url})
+
+
+@pytest.fixture(scope="session")
+def platform(platform_settings: CommonSettings, tmp_path_factory: pytest.TempPathFactory,
              smtp_server: SmtpServer) -> Iterator[Platform]:
+    settings = platform_settings
     data = tmp_path_factory.mktemp("platform")
     env = {
         "RENOVO_ENV": "test",
-        "RENOVO_DATABASE_URL": common_settings.database_url,
-        "RENOVO_AMQP_URL": common_settings.amqp_url,
-        "RENOVO_EXCHANGE": common_settings.exchange,
-        "RENOVO_DEAD_EXCHANGE": common_settings.dead_exchange,
-        "RENOVO_QUEUE_PREFIX": common_settings.queue_prefix,
-        "RENOVO_JWT_SECRET": common_settings.jwt_secret,
+        "RENOVO_DATABASE_URL": settings.database_url,
+        "RENOVO_AMQP_URL": settings.amqp_url,
+        "RENOVO_EXCHANGE": settings.exchange,
+        "RENOVO_DEAD_EXCHANGE": settings.dead_exchange,
+        "RENOVO_QUEUE_PREFIX": settings.queue_prefix,
+        "RENOVO_JWT_SECRET": settings.jwt_secret,
         "RENOVO_STORAGE_PATH": str(data / "storage"),
         "RENOVO_AUTH_BCRYPT_ROUNDS": "4",
         "RENOVO_INFERENCE_THREADS": "2",

@@ -26,36 +26,36 @@ async def _dead_count(settings: CommonSettings, queue: str) -> int:
         return q.declaration_result.message_count or 0
 
 
-async def test_queue_depths_and_dead_letters(user: Client, common_settings: CommonSettings) -> None:
-    depths = {row["queue"].removeprefix(common_settings.queue_prefix): row
-              for row in await admin.queue_depths(common_settings)}
+async def test_queue_depths_and_dead_letters(user: Client, platform_settings: CommonSettings) -> None:
+    depths = {row["queue"].removeprefix(platform_settings.queue_prefix): row
+              for row in await admin.queue_depths(platform_settings)}
     assert depths["inference.none"]["consumers"] >= 1
     assert depths["jobs.status"]["consumers"] >= 1
     marker = uuid.uuid4().hex
-    connection = await aio_pika.connect(common_settings.amqp_url)
+    connection = await aio_pika.connect(platform_settings.amqp_url)
     async with connection:
         channel = await connection.channel()
-        exchange = await channel.get_exchange(common_settings.exchange)
+        exchange = await channel.get_exchange(platform_settings.exchange)
         await exchange.publish(aio_pika.Message(f"not json {marker}".encode(), type="job.requested.none",
                                                 message_id=marker), routing_key="job.requested.none")
     async with asyncio.timeout(10):
         while not any(m["message_id"] == marker for m in
-                      await admin.dead_letters(common_settings, "inference.none", requeue=False, limit=500)):
+                      await admin.dead_letters(platform_settings, "inference.none", requeue=False, limit=500)):
             await asyncio.sleep(0.2)
-    before = await _dead_count(common_settings, "inference.none")
+    before = await _dead_count(platform_settings, "inference.none")
     assert before >= 1  # peeking left it there
-    requeued = await admin.dead_letters(common_settings, "inference.none", requeue=True, limit=500)
+    requeued = await admin.dead_letters(platform_settings, "inference.none", requeue=True, limit=500)
     assert any(m["message_id"] == marker for m in requeued)
     # Republished to the work queue: the worker refuses it again and it comes back to the dead letters.
     async with asyncio.timeout(10):
         while not any(m["message_id"] == marker for m in
-                      await admin.dead_letters(common_settings, "inference.none", requeue=False, limit=500)):
+                      await admin.dead_letters(platform_settings, "inference.none", requeue=False, limit=500)):
             await asyncio.sleep(0.2)
 
 
-async def test_user_jobs_list_and_cancel(user: Client, common_settings: CommonSettings) -> None:
+async def test_user_jobs_list_and_cancel(user: Client, platform_settings: CommonSettings) -> None:
     user_id = uuid.UUID((await (await user.request("GET", "/api/auth/me")).json())["id"])
-    assert await admin.user_jobs(common_settings, user_id, cancel=False) == []
+    assert await admin.user_jobs(platform_settings, user_id, cancel=False) == []
 
 
 async def _dead_letter_deliveries(settings: CommonSettings, queue: str, message_id: str) -> int:
@@ -75,27 +75,27 @@ async def _dead_letter_deliveries(settings: CommonSettings, queue: str, message_
     return count
 
 
-async def test_listing_dead_letters_costs_them_no_delivery(user: Client, common_settings: CommonSettings) -> None:
+async def test_listing_dead_letters_costs_them_no_delivery(user: Client, platform_settings: CommonSettings) -> None:
     marker = uuid.uuid4().hex
-    connection = await aio_pika.connect(common_settings.amqp_url)
+    connection = await aio_pika.connect(platform_settings.amqp_url)
     async with connection:
         channel = await connection.channel()
-        exchange = await channel.get_exchange(common_settings.exchange)
+        exchange = await channel.get_exchange(platform_settings.exchange)
         await exchange.publish(aio_pika.Message(f"not json {marker}".encode(), type="job.requested.none",
                                                 message_id=marker), routing_key="job.requested.none")
     async with asyncio.timeout(20):
-        while await _dead_letter_deliveries(common_settings, "inference.none", marker) < 0:
+        while await _dead_letter_deliveries(platform_settings, "inference.none", marker) < 0:
             await asyncio.sleep(0.2)
-    before = await _dead_letter_deliveries(common_settings, "inference.none", marker)
+    before = await _dead_letter_deliveries(platform_settings, "inference.none", marker)
     for _ in range(3):
-        listed = await admin.dead_letters(common_settings, "inference.none", requeue=False, limit=500)
+        listed = await admin.dead_letters(platform_settings, "inference.none", requeue=False, limit=500)
         assert any(m["message_id"] == marker for m in listed)
     # Looking is free: an operator can list as often as needed without the broker dropping them.
-    assert await _dead_letter_deliveries(common_settings, "inference.none", marker) == before
+    assert await _dead_letter_deliveries(platform_settings, "inference.none", marker) == before
 
 
 async def test_requeueing_a_dead_lettered_request_starts_a_new_attempt_of_its_job(
-    user: Client, common_settings: CommonSettings
+    user: Client, platform_settings: CommonSettings
 ) -> None:
     """The dead-lettered request's job was marked failed: requeueing must run it again as a new attempt whose
     result is kept, not recompute the old attempt and throw the result away."""
@@ -109,7 +109,7 @@ async def test_requeueing_a_dead_lettered_request_starts_a_new_attempt_of_its_jo
         while job["status"] not in ("completed", "failed"):
             await asyncio.sleep(0.2)
             job = await (await user.request("GET", f"/api/jobs/{job['id']}")).json()
-    conn = await asyncpg.connect(common_settings.database_url)
+    conn = await asyncpg.connect(platform_settings.database_url)
     try:
         row = await conn.fetchrow("SELECT user_id, source_key FROM jobs.jobs WHERE id = $1", uuid.UUID(job["id"]))
         job_id = uuid.uuid4()
@@ -123,18 +123,18 @@ async def test_requeueing_a_dead_lettered_request_starts_a_new_attempt_of_its_jo
         job_id=job_id, image_id=uuid.UUID(image["id"]), type="none", options={}, attempt=1,
         source_key=row["source_key"], result_key=f"results/{row['user_id']}/{job_id}.png"),
         user_id=row["user_id"], correlation_id="dead")
-    names = admin._names(common_settings)
-    connection = await aio_pika.connect(common_settings.amqp_url)
+    names = admin._names(platform_settings)
+    connection = await aio_pika.connect(platform_settings.amqp_url)
     async with connection:  # as the broker dead-letters a request that exhausted its deliveries
         channel = await connection.channel()
-        dead = await channel.get_exchange(common_settings.dead_exchange)
+        dead = await channel.get_exchange(platform_settings.dead_exchange)
         await dead.publish(aio_pika.Message(request.model_dump_json().encode(), message_id=str(request.id),
                                             type=request.type, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
                            routing_key=names.inference_queue("none"))
     async with asyncio.timeout(20):
         while (await (await user.request("GET", f"/api/jobs/{job_id}")).json())["status"] != "failed":
             await asyncio.sleep(0.2)
-    requeued = await admin.dead_letters(common_settings, "inference.none", requeue=True, limit=500)
+    requeued = await admin.dead_letters(platform_settings, "inference.none", requeue=True, limit=500)
     assert any(m["message_id"] == str(request.id) for m in requeued)
     async with asyncio.timeout(30):
         while True:
@@ -144,5 +144,5 @@ async def test_requeueing_a_dead_lettered_request_starts_a_new_attempt_of_its_jo
             await asyncio.sleep(0.2)
     assert (final["status"], final["attempt"]) == ("completed", 2)
     # Handled: it left the dead letters (a request whose job moved on would stay, refused with the reason).
-    again = await admin.dead_letters(common_settings, "inference.none", requeue=True, limit=500)
+    again = await admin.dead_letters(platform_settings, "inference.none", requeue=True, limit=500)
     assert all(m["message_id"] != str(request.id) for m in again)

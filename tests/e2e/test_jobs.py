@@ -114,7 +114,7 @@ async def test_list_filters_and_catch_up(user: Client) -> None:
     assert not {j["id"] for j in (await r.json())["items"]} & {j["id"] for j in page["items"]}
 
 
-async def test_cancel_queued_job(user: Client, common_settings: CommonSettings) -> None:
+async def test_cancel_queued_job(user: Client, platform_settings: CommonSettings) -> None:
     """A job cancelled before a worker takes it ends cancelled, and the worker skips it."""
     image = await _image(user)
     r = await user.request("POST", "/api/jobs", json={"image_id": image["id"], "type": "none"})
@@ -132,16 +132,16 @@ async def test_cancel_queued_job(user: Client, common_settings: CommonSettings) 
 
 @pytest.mark.faults
 async def test_poison_request_is_dead_lettered_and_job_failed(
-    user: Client, common_settings: CommonSettings
+    user: Client, platform_settings: CommonSettings
 ) -> None:
     """A request that crashes the worker every time ends dead-lettered after the delivery limit, its job
     failed with a reason, and the queue keeps flowing."""
     from shared.events import JobRequested, Names, make_event
 
-    names = Names(common_settings.exchange, common_settings.dead_exchange, common_settings.queue_prefix)
+    names = Names(platform_settings.exchange, platform_settings.dead_exchange, platform_settings.queue_prefix)
     user_id = uuid.UUID((await (await user.request("GET", "/api/auth/me")).json())["id"])
     job_id, image_id = uuid.uuid4(), uuid.uuid4()
-    conn = await asyncpg.connect(common_settings.database_url)
+    conn = await asyncpg.connect(platform_settings.database_url)
     try:
         await conn.execute(
             "INSERT INTO jobs.jobs (id, user_id, image_id, type, family, options, status, source_key, result_key) "
@@ -152,10 +152,10 @@ async def test_poison_request_is_dead_lettered_and_job_failed(
     event = make_event("job.requested.none", JobRequested(
         job_id=job_id, image_id=image_id, type="none", options={}, attempt=1,
         source_key="originals/../../escape", result_key="results/x/y.png"), user_id=user_id, correlation_id="poison")
-    connection = await aio_pika.connect(common_settings.amqp_url)
+    connection = await aio_pika.connect(platform_settings.amqp_url)
     async with connection:
         channel = await connection.channel()
-        exchange = await channel.get_exchange(common_settings.exchange)
+        exchange = await channel.get_exchange(platform_settings.exchange)
         await exchange.publish(aio_pika.Message(event.model_dump_json().encode(), message_id=str(event.id),
                                                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
                                routing_key="job.requested.none")
@@ -241,7 +241,7 @@ async def test_retry_after_cancel_runs_the_new_attempt(user: Client) -> None:
 
 
 async def test_the_page_never_sees_a_state_the_jobs_service_refused(
-    user: Client, common_settings: CommonSettings
+    user: Client, platform_settings: CommonSettings
 ) -> None:
     """A worker's `job.completed` for a job cancelled meanwhile is refused by the jobs service; the owner's
     socket must not announce it either (and the download must agree with what the socket said)."""
@@ -253,7 +253,7 @@ async def test_the_page_never_sees_a_state_the_jobs_service_refused(
     if r.status == 409:  # the worker was faster than the cancel: nothing to race
         pytest.skip("the job completed before the cancel")
     await wait_for(ws, job["id"], {"job.cancelled"}, timeout=20)
-    await _publish(common_settings, "job.completed", {
+    await _publish(platform_settings, "job.completed", {
         "job_id": job["id"], "image_id": image["id"], "attempt": 1, "status": "completed", "progress": 1.0,
         "width": 8, "height": 8, "result_key": f"results/x/{job['id']}.png"}, await _user_id(user))
     seen: list[dict[str, Any]] = []
@@ -265,13 +265,13 @@ async def test_the_page_never_sees_a_state_the_jobs_service_refused(
 
 
 async def test_a_redelivered_attempt_is_alive_whatever_its_progress(
-    user: Client, common_settings: CommonSettings
+    user: Client, platform_settings: CommonSettings
 ) -> None:
     """A request redelivered with the same attempt starts again at progress 0: its heartbeats must still
     count, or a live worker looks dead and the stale sweep starts another attempt."""
     user_id = await _user_id(user)
     job_id, image_id = uuid.uuid4(), uuid.uuid4()
-    conn = await asyncpg.connect(common_settings.database_url)
+    conn = await asyncpg.connect(platform_settings.database_url)
     try:
         # A job some worker is running (attempt 1, 60 % done), as the jobs service recorded it.
         await conn.execute(
@@ -279,7 +279,7 @@ async def test_a_redelivered_attempt_is_alive_whatever_its_progress(
             "result_key, started_at, updated_at) VALUES ($1, $2, $3, 'none', 'none', '{}', 'running', 0.6, 'x', "
             "'x', now() - interval '1 minute', now() - interval '1 minute')", job_id, user_id, image_id)
         before = await conn.fetchval("SELECT updated_at FROM jobs.jobs WHERE id = $1", job_id)
-        await _publish(common_settings, "job.progress", {
+        await _publish(platform_settings, "job.progress", {
             "job_id": str(job_id), "image_id": str(image_id), "attempt": 1, "status": "running", "progress": 0.0},
             user_id)
         async with asyncio.timeout(10):

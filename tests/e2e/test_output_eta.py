@@ -115,12 +115,12 @@ async def test_bad_output_is_refused(user: Client) -> None:
         assert (await r.json())["error"]["code"] == "invalid_output"
 
 
-async def test_eta_on_the_job_and_the_socket(user: Client, common_settings: CommonSettings) -> None:
+async def test_eta_on_the_job_and_the_socket(user: Client, platform_settings: CommonSettings) -> None:
     """The jobs service records the worker's estimate and the notifier forwards it (the worker's side is in
     tests/inference/test_eta.py)."""
     user_id = uuid.UUID((await (await user.request("GET", "/api/auth/me")).json())["id"])
     job_id, image_id = uuid.uuid4(), uuid.uuid4()
-    conn = await asyncpg.connect(common_settings.database_url)
+    conn = await asyncpg.connect(platform_settings.database_url)
     try:
         # A job a worker is running (no request is published, so no real worker takes it).
         await conn.execute(
@@ -132,10 +132,10 @@ async def test_eta_on_the_job_and_the_socket(user: Client, common_settings: Comm
     event = make_event(EventType.JOB_PROGRESS, JobStatus(job_id=job_id, image_id=image_id, attempt=1,
                                                          status="running", progress=0.25, eta_seconds=93.5),
                        user_id=user_id, correlation_id="eta")
-    connection = await aio_pika.connect(common_settings.amqp_url)
+    connection = await aio_pika.connect(platform_settings.amqp_url)
     async with connection:
         channel = await connection.channel()
-        exchange = await channel.get_exchange(common_settings.exchange)
+        exchange = await channel.get_exchange(platform_settings.exchange)
         await exchange.publish(aio_pika.Message(event.model_dump_json().encode(), message_id=str(event.id)),
                                routing_key=EventType.JOB_PROGRESS)
     [message] = await wait_for(ws, str(job_id), {"job.progress"})
@@ -149,13 +149,13 @@ async def test_eta_on_the_job_and_the_socket(user: Client, common_settings: Comm
 
 
 async def test_queued_jobs_estimate_from_their_place_in_the_line(user: Client,
-                                                                  common_settings: CommonSettings) -> None:
+                                                                  platform_settings: CommonSettings) -> None:
     """Held jobs (not yet released to a worker) are estimated from the owner's jobs ahead of them and how long
     recent jobs of the type took; with no history there is nothing to say."""
     user_id = uuid.UUID((await (await user.request("GET", "/api/auth/me")).json())["id"])
     kind = "restore_scratch"  # a type no other test of this run completes
     queued = [uuid.uuid4() for _ in range(6)]
-    conn = await asyncpg.connect(common_settings.database_url)
+    conn = await asyncpg.connect(platform_settings.database_url)
     try:
         for job_id in queued:  # marked released (so fair share leaves them be) but no request is published
             await conn.execute(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
@@ -11,23 +10,13 @@ import pytest
 from services.jobs.app import MIGRATIONS
 from shared import db
 from shared.settings import CommonSettings
-from tests.conftest import ADMIN_DSN, RUN_ID, _dsn
+from tests.conftest import own_database
 
 
 @pytest.fixture(scope="session")
 def jobs_database() -> Iterator[str]:
-    name = f"renovo_{RUN_ID}_jobs"
-
-    async def sql(statement: str) -> None:
-        conn = await asyncpg.connect(ADMIN_DSN)
-        try:
-            await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    asyncio.run(sql(f'CREATE DATABASE "{name}"'))
-    yield _dsn(name)
-    asyncio.run(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with own_database("_jobs") as url:
+        yield url
 
 
 @pytest.fixture

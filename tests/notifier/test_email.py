@@ -142,7 +142,7 @@ async def test_preference_is_unavailable_without_smtp(aiohttp_client: Any, commo
 
 @pytest.mark.e2e
 async def test_a_batch_short_of_its_size_is_announced_once_when_overdue(
-        user: Client, smtp_server: SmtpServer, common_settings: CommonSettings) -> None:
+        user: Client, smtp_server: SmtpServer, platform_settings: CommonSettings) -> None:
     """Two of a batch of three were created (the third request was refused): no e-mail while the third might
     still come, one e-mail once the batch is overdue, and only one."""
     from services.jobs import batches
@@ -154,7 +154,7 @@ async def test_a_batch_short_of_its_size_is_announced_once_when_overdue(
     jobs = [await _job(user, image["id"], batch=batch) for image in images]
     for job in jobs:
         assert (await _settled(user, job["id"]))["status"] == "completed"
-    pool = await db.create_pool(common_settings)
+    pool = await db.create_pool(platform_settings)
     try:
         assert await batches.sweep_overdue(pool, overdue_seconds=3600) == 0  # the third may still come
         await asyncio.sleep(4)

@@ -136,10 +136,10 @@ async def test_services_ignore_client_address_headers_from_untrusted_peers(platf
 
 
 async def test_expired_tokens_and_old_failures_are_pruned(realistic_auth: Service,
-                                                         common_settings: CommonSettings) -> None:
+                                                         platform_settings: CommonSettings) -> None:
     async with client_from(fresh_address()) as session:
         email = await _register(realistic_auth.url, session)
-    conn = await asyncpg.connect(common_settings.database_url)
+    conn = await asyncpg.connect(platform_settings.database_url)
     try:
         user_id = await conn.fetchval("SELECT id FROM auth.users WHERE email = $1", email)
         stale = uuid.uuid4()
