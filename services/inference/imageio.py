@@ -143,7 +143,6 @@ def _srgb_icc() -> bytes:
     return bytes(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
 
 
-
 def _read_high_depth(data: bytes) -> np.ndarray | None:
     """16-bit colour PNG pixels (RGB or RGBA order) that Pillow would reduce to 8 bits; None otherwise."""
     if len(data) < 26 or not data.startswith(_PNG_SIGNATURE) or data[12:16] != b"IHDR":

@@ -176,16 +176,18 @@ def plan_tiles(
     if max_pixels is None:
         return plan_axis(height, desc, 1, overlap), plan_axis(width, desc, 1, overlap)
     fitting: list[tuple[int, int, AxisPlan, AxisPlan]] = []  # (computed pixels, tiles, rows, cols)
+    least = 0  # the fewest computed pixels of the layouts in `fitting`
     smallest: tuple[int, AxisPlan, AxisPlan] | None = None  # nothing fits: the smallest windows there are
     floor = 2 * desc.pad + overlap + desc.size_multiple
     for ny in range(1, height + 1):
         rows = plan_axis(height, desc, ny, overlap)
         cols = _fewest(width, desc, overlap, max(1, max_pixels // rows.window))
         if rows.window * cols.window <= max_pixels:
-            fitting.append((rows.computed * cols.computed, len(rows.starts) * len(cols.starts), rows, cols))
+            computed = rows.computed * cols.computed
+            least = min(least, computed) if fitting else computed
+            fitting.append((computed, len(rows.starts) * len(cols.starts), rows, cols))
         elif smallest is None or rows.window * cols.window < smallest[0]:
             smallest = (rows.window * cols.window, rows, cols)
-        least = min((f[0] for f in fitting), default=0)
         # More rows only add context: once even `width` columns of these rows cost more, no layout beats `least`.
         if rows.window <= floor or (fitting and rows.computed * width > (1 + TILE_TIE) * least):
             break

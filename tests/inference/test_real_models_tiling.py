@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bench.models_bench import worst_band_psnr  # the measure the descriptors' pads were chosen by
 from services.inference.engine import RunContext
 from services.inference.imageio import decode, to_planes
 from services.inference.tiling import upscale
@@ -22,16 +23,6 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 def crop(images: Path, relative: str, box: tuple[int, int, int, int]) -> np.ndarray:
     return np.ascontiguousarray(to_planes(decode(images / relative).crop(box)).rgb)
-
-
-def worst_band_psnr(a: np.ndarray, b: np.ndarray, band: int) -> float:
-    """PSNR of the worst horizontal or vertical band `band` pixels wide (one every half band): a seam's error,
-    not diluted by the rest of the picture (as bench/models_bench.py --seams reports it)."""
-    error = (a.astype(np.float64) - b.astype(np.float64)) ** 2
-    rows = [error[y : y + band].mean() for y in range(0, error.shape[0] - band + 1, band // 2)]
-    cols = [error[:, x : x + band].mean() for x in range(0, error.shape[1] - band + 1, band // 2)]
-    worst = max(rows + cols)
-    return float("inf") if worst == 0 else 10 * np.log10(255.0**2 / worst)
 
 
 def resized(images: Path, relative: str, size: tuple[int, int]) -> np.ndarray:
